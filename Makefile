@@ -1,0 +1,42 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app app
+PORT   ?= 5000
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install translations lint e2e clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Compile the translation catalogues (.po -> .mo); uncompiled catalogues show English.
+translations: $(STAMP)
+	$(PY) -m babel.messages.frontend compile -d translations --statistics
+
+run: translations
+	$(FLASK) db upgrade
+	$(FLASK) cdt demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: translations
+	$(PY) -m pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		CDT_TEST_POSTGRES=1 $(PY) -m pytest -q -m "not e2e"; \
+	else \
+		echo "== PostgreSQL run skipped: TEST_DATABASE_URL is not set"; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,79 @@
+"""The CDT registry: Flask application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from cdt import config as config_module
+from cdt.config import ROOT
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config_module.load(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    from cdt.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from cdt.core.i18n import select_locale, select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    _import_models()
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from cdt.core import security, templating
+
+    security.init_app(app)
+    templating.init_app(app)
+
+    if not app.debug:
+        logging.getLogger("cdt").setLevel(logging.INFO)
+    return app
+
+
+def _import_models() -> None:
+    """Import every model module so that metadata (and Alembic) sees all tables."""
+    import cdt.audit.models  # noqa: F401
+    import cdt.auth.models  # noqa: F401
+    import cdt.geo.models  # noqa: F401
+    import cdt.registry.models  # noqa: F401
+    import cdt.training.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from cdt.audit.views import bp as audit_bp
+    from cdt.auth.views import bp as auth_bp
+    from cdt.core.views import bp as core_bp
+    from cdt.geo.views import bp as geo_bp
+    from cdt.registry.views import bp as registry_bp
+    from cdt.reports.views import bp as reports_bp
+    from cdt.training.views import bp as training_bp
+
+    for bp in (core_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp):
+        app.register_blueprint(bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from cdt.cli import cdt_group, translate_group
+
+    app.cli.add_command(cdt_group)
+    app.cli.add_command(translate_group)

@@ -1,0 +1,99 @@
+"""Area scoping and permissions: the one place that decides who may see and change what.
+
+- `area_condition(model, user)` is the SQL condition that keeps rows of `model` inside
+  the user's area (through the ancestor columns every scoped model carries).
+- `scoped(stmt, model, user)` adds it to a select.
+- `get_in_area_or_404(model, id)` is the loader every view uses for an object by id.
+- `permission_required(name)` guards views that change things; `can(name)` asks.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, false, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from cdt.extensions import db
+
+T = TypeVar("T")
+
+# What each role may do beyond reading its area (issue #3's role table).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "registry.write": frozenset({"admin", "commune_officer"}),
+    "training.write": frozenset({"admin", "youth_coordinator"}),
+    "users.manage": frozenset({"admin"}),
+    "topics.manage": frozenset({"admin"}),
+    "audit.read": frozenset({"admin", "province_staff"}),
+    "citizen_id.read": frozenset(
+        {"admin", "province_staff", "district_staff", "commune_officer"}
+    ),
+}
+
+
+def _user(user: Any = None) -> Any:
+    return current_user if user is None else user
+
+
+def can(permission: str, user: Any = None) -> bool:
+    user = _user(user)
+    return bool(getattr(user, "is_authenticated", False)) and user.role in PERMISSIONS[permission]
+
+
+def permission_required(permission: str) -> Callable[[T], T]:
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def area_condition(model: Any, user: Any = None) -> ColumnElement[bool]:
+    """SQL condition keeping `model` rows inside the user's area.
+
+    A model may define `area_condition_for(unit)` when "inside" means more than its
+    ancestor columns (a training session serving a whole district is seen in each commune).
+    """
+    user = _user(user)
+    if not getattr(user, "is_authenticated", False):
+        return false()
+    if user.role == "admin":
+        return true()
+    area = user.area
+    if area is None:
+        return false()
+    custom = getattr(model, "area_condition_for", None)
+    if custom is not None:
+        return custom(area)
+    return getattr(model, f"{area.level}_id") == area.id
+
+
+def scoped(stmt: Select, model: Any, user: Any = None) -> Select:
+    return stmt.where(area_condition(model, user))
+
+
+def in_area(obj: Any, user: Any = None) -> bool:
+    """Whether an already-loaded object lies in the user's area (same rule as area_condition)."""
+    model = type(obj)
+    stmt = db.select(model.id).where(model.id == obj.id, area_condition(model, user))
+    return db.session.scalar(stmt) is not None
+
+
+def get_in_area_or_404(model: type[T], object_id: Any, user: Any = None) -> T:
+    """Load one object by id; 404 when it does not exist or lies outside the user's area."""
+    try:
+        object_id = int(object_id)
+    except (TypeError, ValueError):
+        abort(404)
+    stmt = db.select(model).where(model.id == object_id, area_condition(model, user))
+    obj = db.session.scalar(stmt)
+    if obj is None:
+        abort(404)
+    return obj

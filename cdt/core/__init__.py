@@ -1,0 +1,1 @@
+"""What every page shares: layout helpers, locale, security headers, error pages."""

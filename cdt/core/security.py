@@ -1,0 +1,118 @@
+"""Security baseline applied to every response: user loading, session timeouts,
+headers, and translated error pages (never a traceback)."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, render_template, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+from werkzeug.exceptions import HTTPException
+
+from cdt.extensions import db, login_manager
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+ERROR_TITLES = {
+    400: _l("Bad request"),
+    403: _l("Access denied"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    413: _l("File too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
+}
+ERROR_MESSAGES = {
+    400: _l("The request could not be understood. Please go back and try again."),
+    403: _l("You do not have permission to do this."),
+    404: _l("There is nothing at this address, or it is outside your area."),
+    405: _l("This address does not accept that kind of request."),
+    413: _l("The file is larger than allowed."),
+    429: _l("Too many attempts. Please wait a minute and try again."),
+    500: _l("An unexpected error occurred. It has been logged; please try again later."),
+}
+
+
+@login_manager.user_loader
+def load_user(alternative_id: str):
+    from cdt.auth.models import User
+
+    user_id, _, token = alternative_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def _enforce_session_limits():
+    if not current_user.is_authenticated:
+        return None
+    now = time.time()
+    idle = current_app.config["CDT_IDLE_TIMEOUT"].total_seconds()
+    absolute = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    started = session.get("login_at", 0)
+    seen = session.get("seen_at", 0)
+    if now - seen > idle or now - started > absolute:
+        logout_user()
+        session.clear()
+        return None
+    session["seen_at"] = now
+    return None
+
+
+def _headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config.get("CDT_HTTPS"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if not request.path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def render_error(code: int):
+    return (
+        render_template(
+            "errors/error.html",
+            code=code,
+            title=ERROR_TITLES.get(code, ERROR_TITLES[500]),
+            message=ERROR_MESSAGES.get(code, ERROR_MESSAGES[500]),
+        ),
+        code,
+    )
+
+
+def _handle_http_error(error: HTTPException):
+    code = error.code or 500
+    if code not in ERROR_TITLES:
+        return error
+    return render_error(code)
+
+
+def _handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return _handle_http_error(error)
+    current_app.logger.exception("Unhandled error on %r", request.path)
+    db.session.rollback()
+    return render_error(500)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = None  # the session token does this job, exactly
+    app.before_request(_enforce_session_limits)
+    app.after_request(_headers)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,78 @@
+"""Template globals and filters: locale-aware numbers, navigation by role."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask, current_app, request
+from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from cdt.auth.scope import can
+from cdt.core.i18n import LANGUAGE_NAMES
+
+# (endpoint, label, permission or None): the navigation, filtered by role at render time.
+NAVIGATION = [
+    ("core.index", _l("Home"), None),
+    ("reports.coverage", _l("Coverage"), None),
+    ("registry.teams", _l("Teams"), None),
+    ("registry.members", _l("Members"), None),
+    ("training.sessions", _l("Training"), None),
+    ("audit.events", _l("Audit trail"), "audit.read"),
+    ("auth.users", _l("Users"), "users.manage"),
+    ("training.topics", _l("Topics"), "topics.manage"),
+]
+
+
+def number(value) -> str:
+    """1562 -> '1.562' in Vietnamese, '1,562' in English."""
+    if value is None:
+        return "–"
+    return format_decimal(value, format="#,##0")
+
+
+def decimal1(value) -> str:
+    if value is None:
+        return "–"
+    return format_decimal(Decimal(str(value)), format="#,##0.0")
+
+
+def percent(value) -> str:
+    """97.4 (a percentage already multiplied by 100) -> '97,4%' in Vietnamese."""
+    if value is None:
+        return "–"
+    return format_decimal(Decimal(str(value)), format="#,##0.0") + "%"
+
+
+def short_date(value) -> str:
+    """dd/mm/yyyy in both languages."""
+    if value is None:
+        return ""
+    return format_date(value, "dd/MM/yyyy")
+
+
+def navigation() -> list[tuple[str, str, bool]]:
+    if not getattr(current_user, "is_authenticated", False):
+        return []
+    items = []
+    for endpoint, label, permission in NAVIGATION:
+        if endpoint not in current_app.view_functions:
+            continue
+        if permission and not can(permission):
+            continue
+        active = request.endpoint is not None and request.endpoint.split(".")[0] == endpoint.split(".")[0]
+        items.append((endpoint, str(label), active))
+    return items
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        number=number, decimal1=decimal1, percent=percent, short_date=short_date
+    )
+    app.jinja_env.globals.update(
+        navigation=navigation,
+        can=can,
+        current_locale=lambda: str(get_locale() or "vi"),
+        language_names=LANGUAGE_NAMES,
+        has_endpoint=lambda endpoint: endpoint in current_app.view_functions,
+    )

@@ -1,0 +1,40 @@
+"""Home page and the language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask_login import current_user, login_required
+
+from cdt.core.forms import LanguageForm
+from cdt.extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    area = current_user.area
+    if area is None:
+        return redirect(url_for("geo.units"))
+    return redirect(url_for("geo.unit", code=area.code))
+
+
+@bp.post("/language")
+def set_language():
+    form = LanguageForm()
+    if not form.validate_on_submit() or form.language.data not in current_app.config["LANGUAGES"]:
+        abort(400)
+    session["locale"] = form.language.data
+    if current_user.is_authenticated:
+        current_user.locale = form.language.data
+        db.session.commit()
+    target = form.next.data or ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("core.index")
+    return redirect(target)
+
+
+@bp.get("/healthz")
+def health():
+    db.session.execute(db.select(1))
+    return {"status": "ok"}

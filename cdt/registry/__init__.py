@@ -1,0 +1,1 @@
+"""Teams, people and memberships: the registry itself."""

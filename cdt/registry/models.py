@@ -1,0 +1,201 @@
+"""Teams, people, memberships.
+
+Teams and people carry the ancestor ids of their place (province, district, commune)
+so that scoping and roll-ups never need to walk the unit tree.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cdt.db import utcnow
+from cdt.extensions import db
+from cdt.geo.models import AdminUnit
+
+TEAM_STATUS_LABELS = {
+    "active": _l("Active"),
+    "dissolved": _l("Dissolved"),
+}
+
+ROLE_LABELS = {
+    "leader": _l("Leader"),
+    "deputy": _l("Deputy leader"),
+    "member": _l("Member"),
+}
+
+GENDER_LABELS = {
+    "male": _l("Male"),
+    "female": _l("Female"),
+}
+
+POSITION_LABELS = {
+    "village_head": _l("Village head"),
+    "party_cell_secretary": _l("Party cell secretary"),
+    "youth_union_secretary": _l("Youth union secretary"),
+    "womens_union": _l("Women's union officer"),
+    "commune_police": _l("Commune police"),
+    "teacher": _l("Teacher"),
+    "health_worker": _l("Village health worker"),
+    "commune_officer": _l("Commune officer"),
+    "student": _l("Student"),
+    "other": _l("Other"),
+}
+
+
+class AreaColumns:
+    """Ancestor ids of the place a row belongs to; what area scoping filters on."""
+
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+
+    def place_in(self, unit: AdminUnit) -> None:
+        """Copy the ancestors of `unit` (a commune or a village) onto this row."""
+        self.province_id = unit.province_id
+        self.district_id = unit.district_id
+        self.commune_id = unit.commune_id
+
+
+class Team(AreaColumns, db.Model):
+    __tablename__ = "team"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'dissolved')", name="status"),
+        # One active team per village: the real-world rule, enforced by the database.
+        Index(
+            "uq_team_active_village",
+            "village_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    established_on: Mapped[date | None] = mapped_column(Date)
+    decision_number: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+    dissolved_on: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    version_id: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    village: Mapped[AdminUnit] = relationship(foreign_keys=[village_id])
+    memberships: Mapped[list[Membership]] = relationship(back_populates="team")
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    @property
+    def status_label(self) -> str:
+        return str(TEAM_STATUS_LABELS.get(self.status, self.status))
+
+
+class Person(AreaColumns, db.Model):
+    """A volunteer, recorded once whatever the number of teams.
+
+    The area columns are the commune that registered the person (their home commune).
+    """
+
+    __tablename__ = "person"
+    __table_args__ = (
+        CheckConstraint("gender IN ('male', 'female')", name="gender"),
+        Index("ix_person_province_phone", "province_id", "phone"),
+        Index("ix_person_province_name_birth", "province_id", "search_name", "birth_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    # Lower-case, diacritics removed ("nguyen van an"): what name search matches on.
+    search_name: Mapped[str] = mapped_column(String(120), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(6))
+    ethnicity: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    citizen_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    youth_union: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    position: Mapped[str | None] = mapped_column(String(30))
+    # Date of the first held training session attended; NULL = never trained.
+    # Maintained by the training feature whenever attendance or a session's status changes.
+    first_trained_on: Mapped[date | None] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    version_id: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="person")
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    @property
+    def gender_label(self) -> str:
+        return str(GENDER_LABELS.get(self.gender, self.gender))
+
+    @property
+    def position_label(self) -> str:
+        return str(POSITION_LABELS.get(self.position, self.position or ""))
+
+
+class Membership(db.Model):
+    __tablename__ = "membership"
+    __table_args__ = (
+        CheckConstraint("role IN ('leader', 'deputy', 'member')", name="role"),
+        CheckConstraint("left_on IS NULL OR left_on >= joined_on", name="dates"),
+        # At most one current leader and one current deputy per team.
+        Index(
+            "uq_membership_current_leader",
+            "team_id",
+            unique=True,
+            sqlite_where=text("role = 'leader' AND left_on IS NULL"),
+            postgresql_where=text("role = 'leader' AND left_on IS NULL"),
+        ),
+        Index(
+            "uq_membership_current_deputy",
+            "team_id",
+            unique=True,
+            sqlite_where=text("role = 'deputy' AND left_on IS NULL"),
+            postgresql_where=text("role = 'deputy' AND left_on IS NULL"),
+        ),
+        # A person is in a team once at a time.
+        Index(
+            "uq_membership_current_person_team",
+            "person_id",
+            "team_id",
+            unique=True,
+            sqlite_where=text("left_on IS NULL"),
+            postgresql_where=text("left_on IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    role: Mapped[str] = mapped_column(String(8), default="member")
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="memberships")
+    team: Mapped[Team] = relationship(back_populates="memberships")
+
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_LABELS.get(self.role, self.role))

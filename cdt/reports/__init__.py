@@ -1,0 +1,1 @@
+"""Coverage indicators and their exports."""

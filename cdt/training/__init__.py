@@ -1,0 +1,1 @@
+"""Training: topics, sessions, invitations, attendance, calendar feed."""

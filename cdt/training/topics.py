@@ -1,0 +1,28 @@
+"""The seeded topic catalogue (admin keeps it current afterwards)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from cdt.extensions import db
+from cdt.training.models import TrainingTopic
+
+SEED_TOPICS = [
+    ("online_public_services", "Dịch vụ công trực tuyến", "Online public services"),
+    ("vneid", "Định danh điện tử VNeID", "VNeID electronic identification"),
+    ("cashless_payment", "Thanh toán không dùng tiền mặt", "Cashless payment"),
+    ("ecommerce", "Thương mại điện tử, đưa sản phẩm OCOP lên sàn", "E-commerce: OCOP products on marketplaces"),
+    ("information_security", "An toàn thông tin, phòng chống lừa đảo trực tuyến", "Information security and online fraud"),
+    ("digital_skills", "Kỹ năng số cơ bản", "Basic digital skills"),
+]
+
+
+def ensure_topics() -> dict[str, int]:
+    """Insert the seeded topics that are missing; return {code: id} for all topics."""
+    have = dict(db.session.execute(select(TrainingTopic.code, TrainingTopic.id)).all())
+    for code, name_vi, name_en in SEED_TOPICS:
+        if code not in have:
+            topic = TrainingTopic(code=code, name_vi=name_vi, name_en=name_en)
+            db.session.add(topic)
+            db.session.flush()
+            have[code] = topic.id
+    return have

@@ -1,0 +1,4 @@
+"""Pages of the training feature."""
+from flask import Blueprint
+
+bp = Blueprint("training", __name__)

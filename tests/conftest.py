@@ -1,0 +1,148 @@
+"""Test fixtures.
+
+Each test gets its own database holding the Lào Cai demo (units, 1,562 teams, 7,363
+people, training, the demo accounts), copied from a template built once per run:
+- SQLite (always): the template file is copied per test;
+- PostgreSQL (when CDT_TEST_POSTGRES=1 and TEST_DATABASE_URL are set, as `make test`
+  does): a template database, and `CREATE DATABASE ... TEMPLATE` per test.
+The template is built through the Alembic migrations, so every run also proves them.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from cdt import create_app
+from cdt.demo import DEMO_PASSWORD
+from cdt.extensions import db, limiter
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_STORAGE_URI": "memory://",
+}
+
+POSTGRES = os.environ.get("CDT_TEST_POSTGRES") == "1" and bool(os.environ.get("TEST_DATABASE_URL"))
+_counter = itertools.count()
+
+
+def _pg_url(name: str | None = None) -> str:
+    url = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    if name:
+        url = url.set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def _admin_engine():
+    return create_engine(_pg_url(), isolation_level="AUTOCOMMIT")
+
+
+def _build(url: str) -> None:
+    from flask_migrate import upgrade
+
+    from cdt.demo import build_demo
+
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        build_demo("laocai")
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    if POSTGRES:
+        name = f"cdt_test_tpl_{os.getpid()}"
+        engine = _admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        _build(_pg_url(name))
+        yield ("postgresql", name)
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        _build(f"sqlite:///{path}")
+        con = sqlite3.connect(path)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.execute("PRAGMA journal_mode=DELETE")
+        con.close()
+        yield ("sqlite", path)
+
+
+@pytest.fixture
+def database_url(template_database, tmp_path):
+    kind, template = template_database
+    if kind == "sqlite":
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
+        return
+    name = f"cdt_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_url(name)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, request):
+    config = {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url}
+    if request.node.get_closest_marker("csrf"):
+        config["WTF_CSRF_ENABLED"] = True
+    app = create_app(config)
+    with app.app_context():
+        limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def login(client, username: str, password: str = DEMO_PASSWORD):
+    """Log in through the real form; returns the response (after redirects)."""
+    response = client.post("/login", data={"username": username, "password": password}, follow_redirects=True)
+    assert response.status_code == 200
+    return response
+
+
+@pytest.fixture
+def login_as(client):
+    """login_as("commune") logs the test client in as a demo account."""
+
+    def _login(username: str):
+        response = login(client, username)
+        assert "/login" not in response.request.path, f"log-in as {username} failed"
+        return client
+
+    return _login
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "csrf: run the test with CSRF protection enabled")
+    config.addinivalue_line("markers", "e2e: end-to-end browser test (Playwright + Chromium)")
