@@ -122,6 +122,9 @@ class Builder:
             self.next_id[table] = (conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar() or 0) + 1
         self.buffers: dict[str, list[dict]] = {t: [] for t in self.next_id}
         self.citizen_ids: set[str] = set()
+        # Phones and (name, birth date) are unique within a province (the duplicate rules).
+        self.phones: set[tuple[int, str]] = set()
+        self.name_births: set[tuple[int, str, date]] = set()
         self.counts = {t: 0 for t in self.next_id}
 
     def add(self, table: str, row: dict) -> int:
@@ -155,9 +158,19 @@ class Builder:
         given = r.choice(male_given if gender == "male" else female_given)
         return f"{r.choice(surnames)} {middle} {given}"
 
-    def phone(self) -> str:
-        prefix = self.rng.choice(["912", "913", "915", "916", "918", "983", "984", "986", "972", "975", "978", "868", "888"])
-        return "+84" + prefix + f"{self.rng.randrange(1_000_000):06d}"
+    def phone(self, province_id: int) -> str:
+        while True:
+            prefix = self.rng.choice(["912", "913", "915", "916", "918", "983", "984", "986", "972", "975", "978", "868", "888"])
+            value = "+84" + prefix + f"{self.rng.randrange(1_000_000):06d}"
+            if (province_id, value) not in self.phones:
+                self.phones.add((province_id, value))
+                return value
+
+    def unique_birth(self, province_id: int, search_name: str, birth: date) -> date:
+        while (province_id, search_name, birth) in self.name_births:
+            birth += timedelta(days=1)
+        self.name_births.add((province_id, search_name, birth))
+        return birth
 
     def citizen_id(self, birth: date, gender: str, province_code: str) -> str:
         century = (0 if birth.year < 2000 else 2) + (1 if gender == "female" else 0)
@@ -230,6 +243,7 @@ def build_province(b: Builder, province: AdminUnit, communes: list[tuple], villa
                 age = rng.randint(18, 30) if rng.random() < 0.6 else rng.randint(31, 58)
                 birth = date(2023 - age, rng.randint(1, 12), rng.randint(1, 28))
                 full_name = b.person_name(ethnicity, gender)
+                birth = b.unique_birth(province.id, fold(full_name), birth)
                 youth = age <= 30 and rng.random() < 0.95 or age > 30 and rng.random() < 0.22
                 if role == "leader":
                     pos = rng.choice(POSITIONS[:3])
@@ -239,7 +253,7 @@ def build_province(b: Builder, province: AdminUnit, communes: list[tuple], villa
                     pos = None
                 person_id = b.add("person", {
                     "full_name": full_name, "search_name": fold(full_name), "birth_date": birth, "gender": gender,
-                    "ethnicity": ethnicity, "phone": b.phone() if rng.random() < 0.9 else None,
+                    "ethnicity": ethnicity, "phone": b.phone(province.id) if rng.random() < 0.9 else None,
                     "citizen_id": b.citizen_id(birth, gender, province_code) if rng.random() < 0.6 else None,
                     "youth_union": youth, "position": pos, "first_trained_on": None,
                     "province_id": province.id, "district_id": district_id, "commune_id": commune_id,

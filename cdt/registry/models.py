@@ -117,8 +117,25 @@ class Person(AreaColumns, db.Model):
     __tablename__ = "person"
     __table_args__ = (
         CheckConstraint("gender IN ('male', 'female')", name="gender"),
-        Index("ix_person_province_phone", "province_id", "phone"),
-        Index("ix_person_province_name_birth", "province_id", "search_name", "birth_date"),
+        # The duplicate rules, enforced by the database so that two officers submitting the
+        # same person at the same moment still end with one record (see registry/rules.py).
+        Index(
+            "uq_person_province_phone",
+            "province_id",
+            "phone",
+            unique=True,
+            sqlite_where=text("phone IS NOT NULL"),
+            postgresql_where=text("phone IS NOT NULL"),
+        ),
+        Index(
+            "uq_person_province_name_birth",
+            "province_id",
+            "search_name",
+            "birth_date",
+            unique=True,
+            sqlite_where=text("birth_date IS NOT NULL"),
+            postgresql_where=text("birth_date IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b2bd243f4f56
+Revision ID: 3dda776c4ce6
 Revises: 
-Create Date: 2026-11-27 00:06:09.256772
+Create Date: 2026-11-27 00:08:50.968757
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b2bd243f4f56'
+revision = '3dda776c4ce6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -85,9 +85,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_person_first_trained_on'), ['first_trained_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_province_id'), ['province_id'], unique=False)
-        batch_op.create_index('ix_person_province_name_birth', ['province_id', 'search_name', 'birth_date'], unique=False)
-        batch_op.create_index('ix_person_province_phone', ['province_id', 'phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_search_name'), ['search_name'], unique=False)
+        batch_op.create_index('uq_person_province_name_birth', ['province_id', 'search_name', 'birth_date'], unique=True, sqlite_where=sa.text('birth_date IS NOT NULL'), postgresql_where=sa.text('birth_date IS NOT NULL'))
+        batch_op.create_index('uq_person_province_phone', ['province_id', 'phone'], unique=True, sqlite_where=sa.text('phone IS NOT NULL'), postgresql_where=sa.text('phone IS NOT NULL'))
 
     op.create_table('team',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -301,9 +301,9 @@ def downgrade():
 
     op.drop_table('team')
     with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_index('uq_person_province_phone', sqlite_where=sa.text('phone IS NOT NULL'), postgresql_where=sa.text('phone IS NOT NULL'))
+        batch_op.drop_index('uq_person_province_name_birth', sqlite_where=sa.text('birth_date IS NOT NULL'), postgresql_where=sa.text('birth_date IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_person_search_name'))
-        batch_op.drop_index('ix_person_province_phone')
-        batch_op.drop_index('ix_person_province_name_birth')
         batch_op.drop_index(batch_op.f('ix_person_province_id'))
         batch_op.drop_index(batch_op.f('ix_person_phone'))
         batch_op.drop_index(batch_op.f('ix_person_first_trained_on'))

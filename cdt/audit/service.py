@@ -1,0 +1,93 @@
+"""Recording audit events. Call `record(...)` in the same transaction as the change it records.
+
+- `record("team.update", team, changes=diff(before, after))`
+- `record("export", details={"what": "members.csv", "rows": 120})`
+- `record("login.failure", details={"username": "..."}, user=None)`
+Citizen IDs in changes/details are masked; free text is stripped of control characters so a
+value can never forge a log line.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from cdt.audit.models import AuditEvent
+from cdt.extensions import db
+
+SENSITIVE_FIELDS = {"citizen_id"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def mask_citizen_id(value: Any) -> Any:
+    if not value:
+        return value
+    text = str(value)
+    return "*" * max(len(text) - 4, 0) + text[-4:]
+
+
+def clean(value: Any) -> Any:
+    """Strip control characters (newlines included) from strings, recursively."""
+    if isinstance(value, str):
+        return _CONTROL.sub(" ", value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return clean(str(value))
+
+
+def _mask(mapping: dict | None) -> dict | None:
+    if not mapping:
+        return mapping
+    masked = {}
+    for key, value in mapping.items():
+        if key in SENSITIVE_FIELDS:
+            if isinstance(value, (list, tuple)):
+                value = [mask_citizen_id(v) for v in value]
+            else:
+                value = mask_citizen_id(value)
+        masked[key] = value
+    return masked
+
+
+def snapshot(obj: Any, fields: list[str]) -> dict[str, Any]:
+    """The current values of `fields` on `obj` (for diffing before/after an edit)."""
+    return {name: getattr(obj, name) for name in fields}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the fields whose value changed."""
+    return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}
+
+
+def record(action: str, obj: Any = None, *, changes: dict | None = None, details: dict | None = None,
+           user: Any = "current", object_type: str | None = None, object_id: int | None = None) -> AuditEvent:
+    """Add an AuditEvent to the session (committed with the caller's transaction)."""
+    if user == "current":
+        user = current_user if has_request_context() and current_user.is_authenticated else None
+    payload: dict[str, Any] = {}
+    if changes:
+        payload["changes"] = _mask(changes)
+    if details:
+        payload.update(_mask(details))
+    if obj is not None:
+        if object_id is None and getattr(obj, "id", None) is None:
+            db.session.flush()
+        object_type = object_type or obj.__tablename__
+        object_id = object_id if object_id is not None else obj.id
+    event = AuditEvent(
+        action=clean(action),
+        user_id=getattr(user, "id", None),
+        username=clean(getattr(user, "username", None)),
+        object_type=object_type,
+        object_id=object_id,
+        details=clean(payload) or None,
+        ip=clean(request.remote_addr) if has_request_context() else None,
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,94 @@
+"""The registry's rules for a person's data, shared by the forms, the import and the CLI.
+
+Each check raises ValueError with a translated message, or returns the normalised value.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import phonenumbers
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from cdt.extensions import db
+from cdt.registry.models import Person
+from cdt.registry.names import fold
+
+MIN_AGE, MAX_AGE = 15, 80
+_CITIZEN_ID = re.compile(r"^\d{12}$")
+
+
+def normalize_phone(raw: str | None) -> str | None:
+    """'0912 345 678', '+84912345678', '84-912-345-678' -> '+84912345678' (E.164). None if blank."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        number = phonenumbers.parse(text, "VN")
+    except phonenumbers.NumberParseException:
+        raise ValueError(_("This is not a phone number.")) from None
+    if not phonenumbers.is_valid_number(number) or number.country_code != 84:
+        raise ValueError(_("This is not a valid Vietnamese mobile or landline number."))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(stored: str | None) -> str:
+    """'+84912345678' -> '0912 345 678' (how people write it)."""
+    if not stored:
+        return ""
+    try:
+        number = phonenumbers.parse(stored, "VN")
+    except phonenumbers.NumberParseException:
+        return stored
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def check_birth_date(birth: date | None, today: date | None = None) -> date | None:
+    if birth is None:
+        return None
+    today = today or date.today()
+    age = age_on(birth, today)
+    if age < MIN_AGE or age > MAX_AGE:
+        raise ValueError(
+            _("The birth date gives an age of %(age)s; members must be between %(min)s and %(max)s.",
+              age=age, min=MIN_AGE, max=MAX_AGE)
+        )
+    return birth
+
+
+def normalize_citizen_id(raw: str | None) -> str | None:
+    text = re.sub(r"\s+", "", raw or "")
+    if not text:
+        return None
+    if not _CITIZEN_ID.match(text):
+        raise ValueError(_("A citizen ID has exactly 12 digits."))
+    return text
+
+
+def find_duplicates(province_id: int, *, phone: str | None = None, citizen_id: str | None = None,
+                    full_name: str | None = None, birth_date: date | None = None,
+                    exclude_id: int | None = None) -> list[Person]:
+    """People already recorded who match: same citizen ID (anywhere), or in the same province the
+    same phone, or the same name (without diacritics) and birth date."""
+    conditions = []
+    if citizen_id:
+        conditions.append(Person.citizen_id == citizen_id)
+    if phone:
+        conditions.append((Person.province_id == province_id) & (Person.phone == phone))
+    if full_name and birth_date:
+        conditions.append(
+            (Person.province_id == province_id)
+            & (Person.search_name == fold(full_name))
+            & (Person.birth_date == birth_date)
+        )
+    if not conditions:
+        return []
+    stmt = select(Person).where(or_(*conditions))
+    if exclude_id is not None:
+        stmt = stmt.where(Person.id != exclude_id)
+    return list(db.session.scalars(stmt.order_by(Person.id).limit(10)))
