@@ -40,10 +40,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_cli(app)
 
-    from cdt.core import security, templating
+    from cdt.core import compression, security, templating
 
     security.init_app(app)
     templating.init_app(app)
+    compression.init_app(app)
 
     if not app.debug:
         logging.getLogger("cdt").setLevel(logging.INFO)

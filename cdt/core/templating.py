@@ -51,18 +51,33 @@ def short_date(value) -> str:
     return format_date(value, "dd/MM/yyyy")
 
 
+# Pages of a blueprint without a navigation entry of its own belong to this entry.
+SECTION_OF_BLUEPRINT = {"geo": "core.index"}
+
+
+def _section(endpoints: list[str]) -> str | None:
+    """The navigation entry of the current page: the exact endpoint, else the first entry
+    of the same blueprint (training.session_detail -> training.sessions)."""
+    current = request.endpoint or ""
+    if current in endpoints:
+        return current
+    blueprint = current.split(".")[0]
+    if blueprint in SECTION_OF_BLUEPRINT:
+        return SECTION_OF_BLUEPRINT[blueprint]
+    return next((e for e in endpoints if e.split(".")[0] == blueprint), None)
+
+
 def navigation() -> list[tuple[str, str, bool]]:
+    """(endpoint, label, active) for the entries the current user may open."""
     if not getattr(current_user, "is_authenticated", False):
         return []
-    items = []
-    for endpoint, label, permission in NAVIGATION:
-        if endpoint not in current_app.view_functions:
-            continue
-        if permission and not can(permission):
-            continue
-        active = request.endpoint is not None and request.endpoint.split(".")[0] == endpoint.split(".")[0]
-        items.append((endpoint, str(label), active))
-    return items
+    visible = [
+        (endpoint, label)
+        for endpoint, label, permission in NAVIGATION
+        if endpoint in current_app.view_functions and (not permission or can(permission))
+    ]
+    section = _section([endpoint for endpoint, _label in visible])
+    return [(endpoint, str(label), endpoint == section) for endpoint, label in visible]
 
 
 def init_app(app: Flask) -> None:

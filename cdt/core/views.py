@@ -1,7 +1,7 @@
 """Home page and the language switch."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, session, url_for
 from flask_login import current_user, login_required
 
 from cdt.core.forms import LanguageForm
