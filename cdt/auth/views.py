@@ -1,39 +1,84 @@
-"""Log in, log out."""
+"""Log in, log out, change one's password; the admin pages for user accounts."""
 from __future__ import annotations
 
+import secrets
 import time
+from functools import lru_cache
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from cdt.auth.forms import LoginForm
-from cdt.auth.models import User
+from cdt.audit.service import clean, record
+from cdt.auth import service
+from cdt.auth.forms import ChangePasswordForm, LoginForm, NewUserForm, UserForm, role_choices
+from cdt.auth.models import ROLE_LABELS, User
+from cdt.auth.scope import permission_required
 from cdt.core.forms import EmptyForm
 from cdt.db import utcnow
-from cdt.extensions import db
+from cdt.extensions import db, limiter
+from cdt.geo.models import AdminUnit
 
 bp = Blueprint("auth", __name__)
+
+LOGIN_LIMIT = "5 per minute"
+# Compared against when the username is unknown, so both failures take the same time.
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def safe_next(target: str | None) -> str:
     """Only a local path is followed after log-in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(ch) < 32 for ch in target)):
         return url_for("core.index")
     return target
 
 
+def _account_key() -> str:
+    """Rate-limit key for the account named in the log-in form (empty: no account limit)."""
+    name = request.form.get("username", "")
+    name = clean(service.normal_username(name))[:64]
+    return f"account:{name}" if name else ""
+
+
+def _failed(response) -> bool:
+    return bool(g.get("login_failed"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, key_func=get_remote_address, methods=["POST"], deduct_when=_failed,
+               scope="login-address")
+@limiter.limit(LOGIN_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=_failed,
+               scope="login-account")
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("core.index"))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is None or not user.active or not user.check_password(form.password.data):
+        username = service.normal_username(form.username.data)
+        user = db.session.scalar(select(User).where(func.lower(User.username) == username))
+        if user is None:
+            check_password_hash(_dummy_hash(), form.password.data)
+            ok = False
+        else:
+            ok = user.check_password(form.password.data) and user.active
+        if not ok:
+            g.login_failed = True
+            record("login.failure", user=None, details={"username": form.username.data[:64]},
+                   object_type="user_account" if user else None, object_id=user.id if user else None)
+            db.session.commit()
+            current_app.logger.warning("Failed log-in for %s from %s", form.username.data[:64],
+                                       request.remote_addr)
             flash(_("Wrong username or password."), "danger")
             return render_template("auth/login.html", form=form), 200
         locale = session.get("locale")
@@ -46,7 +91,13 @@ def login():
         session["seen_at"] = now
         session.permanent = True
         user.last_login_at = utcnow()
+        if user.locale and not locale:
+            session["locale"] = user.locale
+        record("login.success", user, user=user)
         db.session.commit()
+        current_app.logger.info("Log-in of %s from %s", user.username, request.remote_addr)
+        if user.must_change_password:
+            return redirect(url_for("auth.change_password"))
         return redirect(safe_next(form.next.data))
     return render_template("auth/login.html", form=form)
 
@@ -56,10 +107,169 @@ def login():
 def logout():
     form = EmptyForm()
     if not form.validate_on_submit():
-        return redirect(url_for("core.index"))
-    current_user.rotate_session_token()
+        abort(400)
+    record("logout", current_user._get_current_object())
+    current_user.rotate_session_token()  # every copy of the session cookie stops working
     db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user._get_current_object()
+    form = ChangePasswordForm(username=user.username)
+    if form.validate_on_submit():
+        if not user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("The current password is wrong."))
+        else:
+            user.set_password(form.new_password.data)
+            user.must_change_password = False
+            user.rotate_session_token()  # other sessions end; this one is renewed below
+            record("password.change", user)
+            db.session.commit()
+            login_user(user)
+            flash(_("Your password has been changed. Other sessions have been logged out."), "success")
+            return redirect(url_for("core.index"))
+    return render_template("auth/password.html", form=form, forced=user.must_change_password)
+
+
+# --- Admin: user accounts -------------------------------------------------------------
+
+def _area_choices() -> list[tuple[str, str]]:
+    """Provinces and districts for the select (communes are typed by GSO code)."""
+    rows = db.session.execute(
+        select(AdminUnit.code, AdminUnit.name, AdminUnit.level)
+        .where(AdminUnit.level.in_(("province", "district")))
+        .order_by(AdminUnit.code)
+    ).all()
+    choices = [("", _("— choose —"))]
+    for code, name, level in rows:
+        prefix = "" if level == "province" else "\u00a0\u00a0"
+        choices.append((code, f"{prefix}{code} · {name}"))
+    return choices
+
+
+def _prepare(form: UserForm) -> None:
+    form.role.choices = role_choices()
+    form.area_select.choices = _area_choices()
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/admin/users")
+@login_required
+@permission_required("users.manage")
+def users():
+    q = (request.args.get("q") or "").strip().lower()
+    role = request.args.get("role") or ""
+    stmt = select(User).outerjoin(AdminUnit, User.area_id == AdminUnit.id).order_by(User.username)
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(func.lower(User.username).like(like), func.lower(User.full_name).like(like),
+                              AdminUnit.code == q))
+    if role in ROLE_LABELS:
+        stmt = stmt.where(User.role == role)
+    page = db.paginate(stmt.options(joinedload(User.area)), per_page=50, error_out=False)
+    return render_template("auth/users.html", page=page, q=q, role=role, roles=ROLE_LABELS, form=EmptyForm())
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@login_required
+@permission_required("users.manage")
+def user_new():
+    form = NewUserForm()
+    _prepare(form)
+    if form.validate_on_submit():
+        try:
+            user, password = service.create_user(form.username.data, form.role.data, form.area(),
+                                                 form.full_name.data)
+        except service.AccountError as error:
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            current_app.logger.info("User %s created by %s", user.username, current_user.username)
+            return render_template("auth/password_once.html", user=user, password=password, created=True)
+    return render_template("auth/user_form.html", form=form, user=None)
+
+
+def _field_error(form, error: service.AccountError) -> None:
+    field = getattr(form, error.field or "", None)
+    if field is None:
+        form.form_errors.append(str(error))
+    else:
+        field.errors = list(field.errors) + [str(error)]
+    db.session.rollback()
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+@permission_required("users.manage")
+def user_edit(user_id: int):
+    user = _user_or_404(user_id)
+    form = UserForm(obj=user)
+    _prepare(form)
+    if request.method == "GET":
+        form.area_code.data = user.area.code if user.area else ""
+    if form.validate_on_submit():
+        try:
+            changes = service.update_user(user, form.role.data, form.area(), form.full_name.data,
+                                          actor=current_user)
+        except service.AccountError as error:
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Saved.") if changes else _("Nothing changed."), "success" if changes else "info")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=user, actions=EmptyForm())
+
+
+def _action(user_id: int):
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _user_or_404(user_id)
+
+
+@bp.post("/admin/users/<int:user_id>/deactivate")
+@login_required
+@permission_required("users.manage")
+def user_deactivate(user_id: int):
+    user = _action(user_id)
+    try:
+        service.set_active(user, False, actor=current_user)
+    except service.AccountError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("auth.user_edit", user_id=user.id))
+    db.session.commit()
+    flash(_("The account %(name)s is deactivated; its sessions have ended.", name=user.username), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id))
+
+
+@bp.post("/admin/users/<int:user_id>/reactivate")
+@login_required
+@permission_required("users.manage")
+def user_reactivate(user_id: int):
+    user = _action(user_id)
+    service.set_active(user, True, actor=current_user)
+    db.session.commit()
+    flash(_("The account %(name)s is active again.", name=user.username), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id))
+
+
+@bp.post("/admin/users/<int:user_id>/reset-password")
+@login_required
+@permission_required("users.manage")
+def user_reset_password(user_id: int):
+    user = _action(user_id)
+    password = service.reset_password(user)
+    db.session.commit()
+    return render_template("auth/password_once.html", user=user, password=password, created=False)

@@ -2,9 +2,12 @@
 headers, and translated error pages (never a traceback)."""
 from __future__ import annotations
 
+import logging
+import re
 import time
 
-from flask import Flask, current_app, render_template, request, session
+from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask.logging import default_handler
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import HTTPException
@@ -63,7 +66,47 @@ def _enforce_session_limits():
         session.clear()
         return None
     session["seen_at"] = now
+    if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ALLOWED:
+        return redirect(url_for("auth.change_password"))
     return None
+
+
+# What a user who must change a first or reset password may still reach.
+PASSWORD_CHANGE_ALLOWED = {
+    None, "static", "bootstrap.static", "auth.change_password", "auth.logout", "auth.login",
+    "core.set_language", "core.health",
+}
+
+_LOG_UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _escape_control(match: re.Match) -> str:
+    char = match.group(0)
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}")
+
+
+class SafeLogFilter(logging.Filter):
+    """Escape line breaks and other control characters in log messages, so that text a
+    user typed (a username, a path) can never start a forged log line. Tracebacks, which
+    the formatter appends after the message, are not affected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _LOG_UNSAFE.search(message):
+            record.msg = _LOG_UNSAFE.sub(_escape_control, message)
+            record.args = None
+        return True
+
+
+SAFE_LOG_FILTER = SafeLogFilter()
+
+
+def _install_log_filter(app: Flask) -> None:
+    loggers = [app.logger, logging.getLogger("flask_limiter"), logging.getLogger("cdt")]
+    handlers = [default_handler, *logging.getLogger().handlers]
+    for item in [*loggers, *handlers]:
+        if SAFE_LOG_FILTER not in item.filters:
+            item.addFilter(SAFE_LOG_FILTER)
 
 
 def _headers(response):
@@ -81,15 +124,15 @@ def _headers(response):
 
 
 def render_error(code: int):
-    return (
-        render_template(
-            "errors/error.html",
-            code=code,
-            title=ERROR_TITLES.get(code, ERROR_TITLES[500]),
-            message=ERROR_MESSAGES.get(code, ERROR_MESSAGES[500]),
-        ),
-        code,
-    )
+    title = ERROR_TITLES.get(code, ERROR_TITLES[500])
+    message = ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])
+    try:
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+    except Exception:  # the page itself failed (database down...): a bare page, still no traceback
+        current_app.logger.exception("The error page for %s could not be rendered", code)
+        db.session.rollback()
+        body = f"<!doctype html><title>{code}</title><h1>{code}</h1><p>{message}</p>"
+        return body, code, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _handle_http_error(error: HTTPException):
@@ -116,3 +159,4 @@ def init_app(app: Flask) -> None:
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
+    _install_log_filter(app)
