@@ -26,14 +26,26 @@ run: translations
 	$(FLASK) cdt demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# Browser tests (tests/e2e) drive Debian's Chromium; without it they are skipped, and said so.
+CHROMIUM ?= /usr/bin/chromium
+
 test: translations
-	$(PY) -m pytest -q
+	@if [ -x "$(CHROMIUM)" ]; then \
+		echo "== browser tests: Chromium found at $(CHROMIUM), tests/e2e run with the suite"; \
+	else \
+		echo "== browser tests SKIPPED: $(CHROMIUM) is missing (apt-get install chromium); the rest of the suite runs"; \
+	fi
+	CDT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
 		CDT_TEST_POSTGRES=1 $(PY) -m pytest -q -m "not e2e"; \
 	else \
 		echo "== PostgreSQL run skipped: TEST_DATABASE_URL is not set"; \
 	fi
+
+# Only the browser tests (screenshots in test-artifacts/screenshots/).
+e2e: translations
+	CDT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q tests/e2e
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
