@@ -216,3 +216,40 @@ class Membership(db.Model):
     @property
     def role_label(self) -> str:
         return str(ROLE_LABELS.get(self.role, self.role))
+
+
+DECISION_KIND_LABELS = {
+    "established": _l("Established"),
+    "amended": _l("Decision amended"),
+    "dissolved": _l("Dissolved"),
+    "re_established": _l("Re-established"),
+}
+
+
+class TeamDecision(db.Model):
+    """The history of a team's decisions: established, amended, dissolved, re-established.
+
+    The team row holds the current state; this table keeps every decision, so re-establishing a
+    dissolved team with a new decision keeps the old ones (and the team's memberships).
+    """
+
+    __tablename__ = "team_decision"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('established', 'amended', 'dissolved', 're_established')", name="kind"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    decision_number: Mapped[str | None] = mapped_column(String(60))
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    team: Mapped[Team] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return str(DECISION_KIND_LABELS.get(self.kind, self.kind))
