@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -84,6 +85,26 @@ class TrainingSession(db.Model):
     area: Mapped[AdminUnit] = relationship(foreign_keys=[area_id])
 
     __mapper_args__ = {"version_id_col": version_id}
+
+    @classmethod
+    def area_condition_for(cls, unit: AdminUnit):
+        """Sessions seen from `unit`: serving a unit inside it, or a unit that contains it
+        (a district-wide session is seen by the officer of each of its communes)."""
+        ancestors = [i for i in (unit.province_id, unit.district_id, unit.commune_id) if i is not None]
+        return or_(cls.inside(unit), cls.area_id.in_(ancestors))
+
+    @classmethod
+    def inside(cls, unit: AdminUnit):
+        """Sessions serving `unit` or a unit inside it (what a coordinator of `unit` may change)."""
+        return getattr(cls, f"{unit.level}_id") == unit.id
+
+    @property
+    def status_label(self) -> str:
+        return str(SESSION_STATUS_LABELS.get(self.status, self.status))
+
+    @property
+    def mode_label(self) -> str:
+        return str(MODE_LABELS.get(self.mode, self.mode))
 
     def place_in(self, unit: AdminUnit) -> None:
         self.area_id = unit.id

@@ -1,7 +1,9 @@
 """The seeded topic catalogue (admin keeps it current afterwards)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
 
 from cdt.extensions import db
 from cdt.training.models import TrainingTopic
@@ -26,3 +28,25 @@ def ensure_topics() -> dict[str, int]:
             db.session.flush()
             have[code] = topic.id
     return have
+
+
+def slug(text: str) -> str:
+    """'E-commerce: OCOP products' -> 'e_commerce_ocop_products' (a topic code)."""
+    import re
+
+    from cdt.registry.names import fold
+
+    return re.sub(r"[^a-z0-9]+", "_", fold(text)).strip("_")[:40] or "topic"
+
+
+topics_group = AppGroup("topics", help="Training topic catalogue.")
+
+
+@topics_group.command("seed")
+def seed_command() -> None:
+    """Add the seeded training topics that are missing (safe to run on every start)."""
+    before = db.session.scalar(select(func.count()).select_from(TrainingTopic))
+    ensure_topics()
+    db.session.commit()
+    after = db.session.scalar(select(func.count()).select_from(TrainingTopic))
+    click.echo(f"Training topics: {after} ({after - before} added).")

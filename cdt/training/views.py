@@ -1,4 +1,443 @@
-"""Pages of the training feature."""
-from flask import Blueprint
+"""Pages of the training feature: sessions, invitations, attendance, calendar feed, topics."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from cdt.audit.service import diff, record, snapshot
+from cdt.auth.scope import permission_required
+from cdt.core.forms import EmptyForm
+from cdt.extensions import db
+from cdt.geo.models import AdminUnit
+from cdt.registry.models import Person
+from cdt.training import calendar as feed_module
+from cdt.training import queries, services
+from cdt.training.forms import AttendanceForm, IdsForm, InviteTeamsForm, SessionForm, TopicForm
+from cdt.training.models import SESSION_STATUS_LABELS, TrainingSession, TrainingTopic
+from cdt.training.topics import slug
 
 bp = Blueprint("training", __name__)
+
+
+@bp.app_template_global("person_training")
+def _person_training_global(person_id: int):
+    return queries.person_training(person_id)
+
+
+@bp.app_template_global("team_trained_share")
+def _team_trained_share_global(team_id: int):
+    return queries.team_trained_share(team_id)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _ids(name: str) -> list[int] | None:
+    """Repeated integer values of a POSTed field; None when one of them is not an id."""
+    ids = []
+    for value in request.form.getlist(name):
+        if not value.isdigit():
+            return None
+        ids.append(int(value))
+    return sorted(set(ids))
+
+
+def _filters(area_choices) -> queries.Filters:
+    filters = queries.Filters()
+    topic_id = _int_arg("topic")
+    if topic_id:
+        filters.topic_id = topic_id
+    area_id = _int_arg("area")
+    if area_id and area_id in {value for value, _label in area_choices}:
+        filters.area = db.session.get(AdminUnit, area_id)
+    status = request.args.get("status")
+    if status in SESSION_STATUS_LABELS:
+        filters.status = status
+    return filters
+
+
+def _month_arg() -> tuple[int, int]:
+    value = request.args.get("month", "")
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return year, month
+    except ValueError:
+        pass
+    today = queries.local_now().date()
+    return today.year, today.month
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+@bp.get("/training")
+@login_required
+def sessions():
+    area_choices = queries.area_choices()
+    filters = _filters(area_choices)
+    view = "month" if request.args.get("view") == "month" else "list"
+    context = dict(
+        filters=filters, area_choices=area_choices, topic_choices=queries.topic_choices(),
+        statuses=SESSION_STATUS_LABELS, view=view, renew_form=EmptyForm(),
+        feed_url=(url_for("training.calendar_feed", token=current_user.calendar_token, _external=True)
+                  if current_user.calendar_token else None),
+    )
+    if view == "month":
+        year, month = _month_arg()
+        first = date(year, month, 1)
+        prev_month = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
+        next_month = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+        context.update(weeks=queries.month_grid(year, month, filters), first=first, prev_month=prev_month,
+                       next_month=next_month, today=queries.local_now().date())
+    else:
+        page = _int_arg("page") or 1
+        past, page, pages, total = queries.past_sessions(filters, page)
+        context.update(upcoming=queries.upcoming_sessions(filters), past=past, page=page, pages=pages,
+                       past_total=total)
+    return render_template("training/sessions.html", **context)
+
+
+def _session_form(ts: TrainingSession | None = None) -> SessionForm:
+    return SessionForm(
+        obj=ts,
+        topic_choices=queries.topic_choices(ts.topic_id if ts else None),
+        area_choices=queries.area_choices(),
+    )
+
+
+@bp.route("/training/new", methods=["GET", "POST"])
+@login_required
+@permission_required("training.write")
+def new():
+    form = _session_form()
+    if request.method == "GET":
+        if current_user.area is not None and current_user.area_id in {c.value for c in form.area_id.choices}:
+            form.area_id.data = current_user.area_id
+    if form.validate_on_submit():
+        area = db.session.get(AdminUnit, form.area_id.data)
+        ts = services.create_session(form.data_for_service(), area, current_user)
+        db.session.commit()
+        flash(_("The session has been scheduled."), "success")
+        return redirect(url_for("training.session", session_id=ts.id))
+    return render_template("training/form.html", form=form, ts=None)
+
+
+@bp.get("/training/<int:session_id>")
+@login_required
+def session(session_id: int):
+    ts = queries.session_or_404(session_id)
+    people = queries.session_people(ts)
+    invited = sum(1 for p in people if p.invited)
+    attended = sum(1 for p in people if p.attended)
+    return render_template(
+        "training/session.html", ts=ts, people=people, invited=invited, attended=attended,
+        warnings=queries.session_warnings(ts), editable=queries.can_change(ts), action_form=EmptyForm(),
+        locale=str(get_locale() or "vi"),
+    )
+
+
+@bp.route("/training/<int:session_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required("training.write")
+def edit(session_id: int):
+    ts = queries.editable_session_or_404(session_id)
+    form = _session_form(ts)
+    attendance = queries.attendance_count(ts)
+    need_confirm = False
+    if form.validate_on_submit():
+        if form.version_id.data and form.version_id.data != str(ts.version_id):
+            form.form_errors.append(_("Someone else changed this session meanwhile; your changes were not saved. "
+                                      "Reload the page and try again."))
+        elif (form.status.data == "cancelled" and ts.status != "cancelled" and attendance
+              and not form.confirm_cancel.data):
+            need_confirm = True
+        else:
+            area = db.session.get(AdminUnit, form.area_id.data)
+            try:
+                services.update_session(ts, form.data_for_service(), area)
+                db.session.commit()
+            except StaleDataError:
+                db.session.rollback()
+                form.form_errors.append(_("Someone else changed this session meanwhile; your changes were not "
+                                          "saved. Reload the page and try again."))
+            else:
+                flash(_("The session has been saved."), "success")
+                return redirect(url_for("training.session", session_id=ts.id))
+    if request.method == "GET":
+        form.version_id.data = str(ts.version_id)
+    return render_template("training/form.html", form=form, ts=ts, attendance=attendance, need_confirm=need_confirm)
+
+
+@bp.post("/training/<int:session_id>/delete")
+@login_required
+@permission_required("training.write")
+def delete(session_id: int):
+    ts = queries.editable_session_or_404(session_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if queries.attendance_count(ts):
+        flash(_("A session with recorded attendance cannot be deleted; cancel it instead."), "danger")
+        return redirect(url_for("training.session", session_id=ts.id))
+    services.delete_session(ts)
+    db.session.commit()
+    flash(_("The session has been deleted."), "success")
+    return redirect(url_for("training.sessions"))
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+@bp.route("/training/<int:session_id>/invite/teams", methods=["GET", "POST"])
+@login_required
+@permission_required("training.write")
+def invite_teams(session_id: int):
+    ts = queries.editable_session_or_404(session_id)
+    communes = queries.invite_communes(ts)
+    commune_ids = {c.id for c in communes}
+    commune_id = _int_arg("commune") or request.form.get("commune", type=int)
+    if commune_id not in commune_ids:
+        commune_id = communes[0].id if len(communes) == 1 else None
+    form = InviteTeamsForm()
+    if form.validate_on_submit():
+        team_ids = _ids("team")
+        if request.form.get("all") and commune_id:
+            team_ids = [t.id for t in queries.invite_teams(ts, commune_id)]
+        allowed = queries.allowed_teams(ts, team_ids or [])
+        if team_ids is None or len(allowed) != len(team_ids):
+            form.form_errors.append(_("Some of the chosen teams are not in your area or the session's area; "
+                                      "nothing was saved."))
+        elif not team_ids:
+            form.form_errors.append(_("Tick at least one team."))
+        else:
+            people = queries.team_members_to_invite(team_ids, form.who.data == "leaders")
+            added = services.invite(ts, people, teams=team_ids)
+            db.session.commit()
+            flash(_("%(count)s people invited from %(teams)s teams.", count=added, teams=len(team_ids)), "success")
+            for warning in queries.session_warnings(ts):
+                flash(warning, "warning")
+            return redirect(url_for("training.session", session_id=ts.id))
+    teams = queries.invite_teams(ts, commune_id) if commune_id else []
+    return render_template("training/invite_teams.html", ts=ts, form=form, communes=communes,
+                           commune_id=commune_id, teams=teams)
+
+
+@bp.route("/training/<int:session_id>/invite/people", methods=["GET", "POST"])
+@login_required
+@permission_required("training.write")
+def invite_people(session_id: int):
+    ts = queries.editable_session_or_404(session_id)
+    form = IdsForm()
+    q = (request.values.get("q") or "").strip()[:120]
+    if form.validate_on_submit():
+        person_ids = _ids("person")
+        allowed = queries.allowed_people(ts, person_ids or [])
+        if person_ids is None or len(allowed) != len(person_ids):
+            form.form_errors.append(_("Some of the chosen people are not in your area or the session's area; "
+                                      "nothing was saved."))
+        elif not person_ids:
+            form.form_errors.append(_("Tick at least one person."))
+        else:
+            teams = queries.people_teams(ts, person_ids)
+            added = services.invite(ts, [(pid, teams[pid]) for pid in person_ids])
+            db.session.commit()
+            flash(_("%(count)s people invited.", count=added), "success")
+            for warning in queries.session_warnings(ts):
+                flash(warning, "warning")
+            return redirect(url_for("training.session", session_id=ts.id))
+    results = queries.search_people(ts, q) if q else []
+    return render_template("training/invite_people.html", ts=ts, form=form, q=q, results=results)
+
+
+@bp.post("/training/<int:session_id>/invitations/<int:person_id>/delete")
+@login_required
+@permission_required("training.write")
+def uninvite(session_id: int, person_id: int):
+    ts = queries.editable_session_or_404(session_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if services.uninvite(ts, person_id):
+        db.session.commit()
+        flash(_("The invitation has been removed."), "success")
+    return redirect(url_for("training.session", session_id=ts.id))
+
+
+# --- attendance ----------------------------------------------------------------------------
+
+@bp.route("/training/<int:session_id>/attendance", methods=["GET", "POST"])
+@login_required
+@permission_required("training.write")
+def attendance(session_id: int):
+    ts = queries.editable_session_or_404(session_id)
+    people = queries.session_people(ts)
+    known = {p.person_id for p in people}
+    invited = {p.person_id for p in people if p.invited}
+    form = AttendanceForm()
+    if request.method == "GET":
+        recorded = {p.hours for p in people if p.attended}
+        form.hours.data = recorded.pop() if len(recorded) == 1 else ts.hours
+        form.q.data = request.args.get("q", "")[:120]
+    checked = {p.person_id for p in people if p.attended}
+    extra = []
+    if request.method == "POST" and form.validate_on_submit():
+        present = _ids("present")
+        others = sorted(set(present or []) - known)
+        allowed_others = queries.allowed_people(ts, others)
+        if present is None or len(allowed_others) != len(others):
+            form.form_errors.append(_("Some of the ticked people are not in your area or the session's area; "
+                                      "nothing was saved."))
+        else:
+            checked = set(present)
+            if others:
+                extra = db.session.execute(
+                    select(Person.id, Person.full_name).where(Person.id.in_(others)).order_by(Person.search_name)
+                ).all()
+            if request.form.get("action") == "save":
+                if ts.status == "cancelled":
+                    form.form_errors.append(_("This session is cancelled. Set it back to planned before recording "
+                                              "attendance."))
+                elif ts.starts_at > queries.local_now():
+                    form.form_errors.append(_("This session has not started yet; record attendance once it has "
+                                              "begun."))
+                elif not present:
+                    form.form_errors.append(_("Tick at least one person who came."))
+                else:
+                    result = services.record_attendance(ts, checked, invited, Decimal(form.hours.data),
+                                                        current_user)
+                    db.session.commit()
+                    flash(_("Attendance saved: %(count)s people came; the session is marked as held.",
+                            count=len(checked)), "success")
+                    if result["removed"]:
+                        flash(_("%(count)s people were unticked and removed from the attendance.",
+                                count=len(result["removed"])), "info")
+                    return redirect(url_for("training.session", session_id=ts.id))
+    elif request.method == "POST":
+        checked = set(_ids("present") or []) & known
+    results = queries.search_people(ts, form.q.data) if form.q.data else []
+    results = [r for r in results if r.id not in {e.id for e in extra}]
+    return render_template("training/attendance.html", ts=ts, form=form, people=people, checked=checked,
+                           extra=extra, results=results)
+
+
+@bp.get("/training/<int:session_id>/sign-in-sheet")
+@login_required
+def sign_in_sheet(session_id: int):
+    ts = queries.session_or_404(session_id)
+    people = queries.session_people(ts)
+    return render_template("training/sign_in_sheet.html", ts=ts, people=people,
+                           locale=str(get_locale() or "vi"))
+
+
+# --- calendar feed -------------------------------------------------------------------------
+
+@bp.get("/training/calendar.ics")
+def calendar_feed():
+    user = feed_module.user_for_token(request.args.get("token"))
+    if user is None:
+        abort(404)
+    response = Response(feed_module.feed(user), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="training.ics"'
+    return response
+
+
+@bp.post("/training/calendar/renew")
+@login_required
+def renew_calendar():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.renew_calendar_token(current_user)
+    db.session.commit()
+    flash(_("Your calendar link has been renewed; the old link no longer works."), "success")
+    return redirect(url_for("training.sessions"))
+
+
+# --- topic catalogue -----------------------------------------------------------------------
+
+@bp.get("/training/topics")
+@login_required
+@permission_required("topics.manage")
+def topics():
+    counts = (
+        select(TrainingSession.topic_id, func.count().label("sessions"))
+        .group_by(TrainingSession.topic_id).subquery()
+    )
+    rows = db.session.execute(
+        select(TrainingTopic, func.coalesce(counts.c.sessions, 0))
+        .outerjoin(counts, counts.c.topic_id == TrainingTopic.id)
+        .order_by(TrainingTopic.active.desc(), TrainingTopic.id)
+    ).all()
+    return render_template("training/topics.html", rows=rows, action_form=EmptyForm())
+
+
+TOPIC_FIELDS = ["code", "name_vi", "name_en", "active"]
+
+
+def _topic_form_valid(form: TopicForm, topic: TrainingTopic | None) -> bool:
+    if not form.validate_on_submit():
+        return False
+    code = form.code.data or (topic.code if topic else slug(form.name_en.data))
+    clash = db.session.scalar(
+        select(TrainingTopic.id).where(TrainingTopic.code == code, TrainingTopic.id != (topic.id if topic else 0))
+    )
+    if clash:
+        form.code.errors.append(_("Another topic already has this code."))
+        return False
+    form.code.data = code
+    return True
+
+
+@bp.route("/training/topics/new", methods=["GET", "POST"])
+@login_required
+@permission_required("topics.manage")
+def topic_new():
+    form = TopicForm()
+    if _topic_form_valid(form, None):
+        topic = TrainingTopic(code=form.code.data, name_vi=form.name_vi.data, name_en=form.name_en.data,
+                              active=form.active.data)
+        db.session.add(topic)
+        db.session.flush()
+        record("training_topic.create", topic, details=snapshot(topic, TOPIC_FIELDS))
+        db.session.commit()
+        flash(_("The topic has been added."), "success")
+        return redirect(url_for("training.topics"))
+    return render_template("training/topic_form.html", form=form, topic=None)
+
+
+@bp.route("/training/topics/<int:topic_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required("topics.manage")
+def topic_edit(topic_id: int):
+    topic = db.get_or_404(TrainingTopic, topic_id)
+    form = TopicForm(obj=topic)
+    if _topic_form_valid(form, topic):
+        before = snapshot(topic, TOPIC_FIELDS)
+        form.populate_obj(topic)
+        changes = diff(before, snapshot(topic, TOPIC_FIELDS))
+        if changes:
+            record("training_topic.update", topic, changes=changes)
+        db.session.commit()
+        flash(_("The topic has been saved."), "success")
+        return redirect(url_for("training.topics"))
+    return render_template("training/topic_form.html", form=form, topic=topic)
+
+
+@bp.post("/training/topics/<int:topic_id>/toggle")
+@login_required
+@permission_required("topics.manage")
+def topic_toggle(topic_id: int):
+    topic = db.get_or_404(TrainingTopic, topic_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    topic.active = not topic.active
+    record("training_topic.update", topic, changes={"active": [not topic.active, topic.active]})
+    db.session.commit()
+    flash(_("The topic has been reactivated.") if topic.active else _("The topic has been deactivated."),
+          "success")
+    return redirect(url_for("training.topics"))

@@ -1,0 +1,174 @@
+"""Changes to sessions, invitations and attendance, each with its audit event and the
+maintained "trained" mark (Person.first_trained_on) in the same transaction.
+
+"Trained" = attended at least one held session; first_trained_on = the date of the earliest
+held session the person attended (NULL: never). The coverage report counts it, so every
+change that can move it (attendance added or removed, a session's status or start changed,
+a session deleted) calls `refresh_first_trained` for the people concerned: one UPDATE that
+recomputes the mark from attendance joined to held sessions.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from cdt.audit.service import diff, record, snapshot
+from cdt.db import utcnow
+from cdt.extensions import db
+from cdt.registry.models import Person
+from cdt.training.models import Attendance, Invitation, TrainingSession
+
+AUDITED_FIELDS = ["title", "topic_id", "mode", "starts_at", "ends_at", "hours", "venue", "trainer", "capacity",
+                  "area_id", "status", "notes"]
+
+
+def _insert(table):
+    """INSERT ... ON CONFLICT DO NOTHING for the current dialect (SQLite and PostgreSQL)."""
+    name = db.session.get_bind().dialect.name
+    return (pg_insert if name == "postgresql" else sqlite_insert)(table)
+
+
+def refresh_first_trained(person_ids: Iterable[int] | None = None, *, session_id: int | None = None) -> None:
+    """Recompute Person.first_trained_on for the given people, or for the attendees of a session,
+    in one UPDATE (the earliest start date of a held session each attended)."""
+    earliest = (
+        select(func.min(func.date(TrainingSession.starts_at)))
+        .join(Attendance, Attendance.session_id == TrainingSession.id)
+        .where(Attendance.person_id == Person.id, TrainingSession.status == "held")
+        .correlate(Person)
+        .scalar_subquery()
+    )
+    if session_id is not None:
+        who = Person.id.in_(select(Attendance.person_id).where(Attendance.session_id == session_id))
+    else:
+        ids = sorted(set(person_ids or ()))
+        if not ids:
+            return
+        who = Person.id.in_(ids)
+    db.session.execute(
+        update(Person).where(who).values(first_trained_on=earliest),
+        execution_options={"synchronize_session": False},
+    )
+    # Loaded Person objects would otherwise show the old mark.
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Person):
+            db.session.expire(obj, ["first_trained_on"])
+
+
+def default_hours(ts: TrainingSession) -> Decimal:
+    seconds = (ts.ends_at - ts.starts_at).total_seconds()
+    return (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.1"))
+
+
+def fill_session(ts: TrainingSession, data: dict[str, Any], area) -> None:
+    for name in ("title", "topic_id", "mode", "starts_at", "ends_at", "venue", "trainer", "capacity", "notes",
+                 "status"):
+        setattr(ts, name, data[name])
+    ts.hours = data.get("hours") or default_hours(ts)
+    ts.place_in(area)
+
+
+def create_session(data: dict[str, Any], area, user) -> TrainingSession:
+    ts = TrainingSession(created_by_id=user.id)
+    fill_session(ts, data, area)
+    db.session.add(ts)
+    db.session.flush()
+    record("training_session.create", ts, details=snapshot(ts, AUDITED_FIELDS))
+    return ts
+
+
+def update_session(ts: TrainingSession, data: dict[str, Any], area) -> dict:
+    before = snapshot(ts, AUDITED_FIELDS)
+    fill_session(ts, data, area)
+    after = snapshot(ts, AUDITED_FIELDS)
+    changes = diff(before, after)
+    if changes:
+        db.session.flush()
+        record("training_session.update", ts, changes=changes)
+        if "status" in changes or "starts_at" in changes:
+            refresh_first_trained(session_id=ts.id)
+    return changes
+
+
+def delete_session(ts: TrainingSession) -> None:
+    """Delete a session (its invitations and attendance go with it; the mark is recomputed)."""
+    attendees = list(db.session.scalars(select(Attendance.person_id).where(Attendance.session_id == ts.id)))
+    record("training_session.delete", ts, details=snapshot(ts, AUDITED_FIELDS))
+    db.session.execute(delete(Attendance).where(Attendance.session_id == ts.id))
+    db.session.execute(delete(Invitation).where(Invitation.session_id == ts.id))
+    db.session.delete(ts)
+    db.session.flush()
+    refresh_first_trained(attendees)
+
+
+def invite(ts: TrainingSession, people: list[tuple[int, int | None]], *, teams: list[int] | None = None) -> int:
+    """Invite (person_id, team_id) pairs; people already invited are left as they are. Returns the
+    number of new invitations."""
+    if not people:
+        return 0
+    before = set(db.session.scalars(select(Invitation.person_id).where(Invitation.session_id == ts.id)))
+    new = [(pid, tid) for pid, tid in people if pid not in before]
+    if new:
+        stmt = _insert(Invitation.__table__).values(
+            [{"session_id": ts.id, "person_id": pid, "team_id": tid, "created_at": utcnow()} for pid, tid in new]
+        ).on_conflict_do_nothing(index_elements=["session_id", "person_id"])
+        db.session.execute(stmt)
+        details: dict[str, Any] = {"people": [pid for pid, _tid in new]}
+        if teams:
+            details["teams"] = teams
+        record("invitation.create", ts, details=details)
+    return len(new)
+
+
+def uninvite(ts: TrainingSession, person_id: int) -> bool:
+    result = db.session.execute(
+        delete(Invitation).where(Invitation.session_id == ts.id, Invitation.person_id == person_id)
+    )
+    if result.rowcount:
+        record("invitation.delete", ts, details={"person_id": person_id})
+    return bool(result.rowcount)
+
+
+def record_attendance(ts: TrainingSession, present: set[int], invited: set[int], hours: Decimal, user) -> dict:
+    """Make the session's attendance exactly `present` (people not invited are walk-ins), each with
+    `hours`; mark the session held. Safe on double submission: the unique (session, person)
+    constraint and ON CONFLICT DO NOTHING keep one row per person."""
+    existing = set(db.session.scalars(select(Attendance.person_id).where(Attendance.session_id == ts.id)))
+    added = sorted(present - existing)
+    removed = sorted(existing - present)
+    if added:
+        stmt = _insert(Attendance.__table__).values([
+            {"session_id": ts.id, "person_id": pid, "hours": hours, "walk_in": pid not in invited,
+             "recorded_by_id": user.id, "recorded_at": utcnow()}
+            for pid in added
+        ]).on_conflict_do_nothing(index_elements=["session_id", "person_id"])
+        db.session.execute(stmt)
+    if removed:
+        db.session.execute(delete(Attendance).where(Attendance.session_id == ts.id, Attendance.person_id.in_(removed)))
+    changed_hours = db.session.execute(
+        update(Attendance).where(Attendance.session_id == ts.id, Attendance.hours != hours).values(hours=hours)
+    ).rowcount
+    status_before = ts.status
+    if ts.status != "held":
+        ts.status = "held"
+        record("training_session.update", ts, changes={"status": [status_before, "held"]})
+    if added or removed or changed_hours:
+        record("attendance.update", ts, details={"added": added, "removed": removed, "hours": str(hours)})
+    db.session.flush()
+    if status_before != "held":
+        refresh_first_trained(sorted(present | existing))
+    else:
+        refresh_first_trained(added + removed)
+    return {"added": added, "removed": removed, "hours_changed": changed_hours}
+
+
+def renew_calendar_token(user) -> str:
+    user.calendar_token = secrets.token_urlsafe(32)
+    record("calendar.renew", user, object_type="user_account")
+    return user.calendar_token
