@@ -1,8 +1,10 @@
 """Queries on the unit tree."""
 from __future__ import annotations
 
+from flask import abort
 from sqlalchemy import select
 
+from cdt.auth.scope import area_condition
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, AdminUnit
 
@@ -19,3 +21,11 @@ def ancestors(unit: AdminUnit) -> list[AdminUnit]:
 def breadcrumbs(unit: AdminUnit) -> list[AdminUnit]:
     """Ancestors and the unit itself, top-down."""
     return [*ancestors(unit), unit]
+
+
+def unit_in_area_or_404(code: str) -> AdminUnit:
+    """The unit with this GSO code when it lies in the user's area; 404 otherwise."""
+    unit = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code, area_condition(AdminUnit)))
+    if unit is None:
+        abort(404)
+    return unit

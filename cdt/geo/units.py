@@ -32,7 +32,8 @@ def _district_kind(name: str) -> str:
         ("Thị xã", "town"),
         ("Thành phố", "provincial_city"),
     ):
-        if name.startswith(prefix):
+        # The package spells two of them "Thành Phố" (Bắc Kạn, Đồng Hới).
+        if name.lower().startswith(prefix.lower()):
             return kind
     raise ValueError(f"unknown district kind: {name}")
 

@@ -1,24 +1,15 @@
-"""Unit pages: a unit's totals and its children, counted in SQL."""
+"""Unit pages: a unit's totals and its children, counted in SQL (the coverage definitions)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from cdt.auth.scope import area_condition
-from cdt.extensions import db
-from cdt.geo.models import AdminUnit
-from cdt.geo.queries import breadcrumbs
-from cdt.reports.queries import coverage, summary
+from cdt.geo.queries import breadcrumbs, unit_in_area_or_404
+from cdt.reports.queries import country_summary, coverage, summary
 
 bp = Blueprint("geo", __name__)
 
-
-def unit_in_area_or_404(code: str) -> AdminUnit:
-    unit = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code, area_condition(AdminUnit)))
-    if unit is None:
-        abort(404)
-    return unit
+__all__ = ["bp", "unit_in_area_or_404"]
 
 
 @bp.get("/units")
@@ -28,7 +19,7 @@ def units():
     if current_user.area is not None:
         return redirect(url_for("geo.unit", code=current_user.area.code))
     rows = coverage(None, "province")
-    return render_template("geo/units.html", rows=rows)
+    return render_template("geo/units.html", rows=rows, totals=country_summary())
 
 
 @bp.get("/units/<code>")

@@ -110,19 +110,23 @@ def _within(column_owner, parent: AdminUnit | None):
     return getattr(column_owner, f"{parent.level}_id") == parent.id
 
 
-def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
-                       period_from: date | None = None, period_to: date | None = None):
-    """The single SELECT behind a coverage report: one row per unit at `level` under `parent`."""
-    if level not in LEVELS:
-        raise ValueError(level)
-    Unit = AdminUnit.__table__.alias("unit")
-    ParentUnit = AdminUnit.__table__.alias("parent_unit")
+def _aggregates(parent: AdminUnit | None, level: str | None, as_of: date,
+                period_from: date | None = None, period_to: date | None = None):
+    """The four aggregate SELECTs (villages, teams, members, sessions) inside `parent`.
+
+    Grouped by the ancestor column of `level` (labelled unit_id); level None: not grouped
+    (one row each, the totals). These are the definitions; everything else only joins them.
+    """
+    def grouped(stmt, column):
+        if level is None:
+            return stmt
+        return stmt.add_columns(column.label("unit_id")).group_by(column)
 
     # Villages per unit.
     village = AdminUnit.__table__.alias("village")
-    vgroup = village.c.id if level == "village" else village.c[f"{level}_id"]
     villages = (
-        select(vgroup.label("unit_id"), func.count().label("villages"))
+        select(func.count().label("villages"))
+        .select_from(village)
         .where(village.c.level == "village")
         .where(or_(village.c.valid_from.is_(None), village.c.valid_from <= as_of))
         .where(or_(village.c.valid_to.is_(None), village.c.valid_to >= as_of))
@@ -131,10 +135,10 @@ def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
         villages = villages.where(
             village.c.id == parent.id if parent.level == "village" else village.c[f"{parent.level}_id"] == parent.id
         )
-    villages = villages.group_by(vgroup).subquery("villages")
+    villages = grouped(villages, None if level is None else (village.c.id if level == "village" else village.c[f"{level}_id"]))
 
     # Teams and leaders per unit.
-    tgroup = _team_group(level)
+    tgroup = None if level is None else _team_group(level)
     leader = Membership.__table__.alias("leader")
     has_leader = (
         select(leader.c.id)
@@ -142,56 +146,70 @@ def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
                leader.c.joined_on <= as_of, or_(leader.c.left_on.is_(None), leader.c.left_on > as_of))
         .exists()
     )
-    teams = (
+    teams = grouped(
         select(
-            tgroup.label("unit_id"),
             func.count(func.distinct(Team.village_id)).label("teams"),
             func.count(case((has_leader, Team.id))).label("leaders"),
         )
-        .where(_active_team(as_of), _team_scope(parent))
-        .group_by(tgroup)
-        .subquery("teams")
+        .select_from(Team)
+        .where(_active_team(as_of), _team_scope(parent)),
+        tgroup,
     )
 
     # Members per unit (a person in two teams of the unit counts once).
-    members = (
+    members = grouped(
         select(
-            tgroup.label("unit_id"),
             func.count(func.distinct(Membership.person_id)).label("members"),
             func.count(Membership.id).label("memberships"),
             func.count(func.distinct(case((Person.youth_union.is_(True), Person.id)))).label("youth"),
             func.count(func.distinct(case((Person.first_trained_on <= as_of, Person.id)))).label("trained"),
         )
+        .select_from(Membership)
         .join(Team, Team.id == Membership.team_id)
         .join(Person, Person.id == Membership.person_id)
-        .where(_active_membership(as_of), _active_team(as_of), _team_scope(parent))
-        .group_by(tgroup)
-        .subquery("members")
+        .where(_active_membership(as_of), _active_team(as_of), _team_scope(parent)),
+        tgroup,
     )
 
-    # Held sessions serving a unit inside each row's unit.
-    if level == "village":
-        sessions = None
-    else:
-        sgroup = getattr(TrainingSession, f"{level}_id")
-        end = datetime.combine(as_of + timedelta(days=1), time.min)
-        if period_to is not None:
-            end = min(end, datetime.combine(period_to + timedelta(days=1), time.min))
-        conditions = [TrainingSession.status == "held", TrainingSession.starts_at < end, sgroup.is_not(None)]
-        if period_from is not None:
-            conditions.append(TrainingSession.starts_at >= datetime.combine(period_from, time.min))
-        if parent is not None and parent.level != "village":
+    # Held sessions serving a unit inside each row's unit (none at village level: a session
+    # serves a commune, a district or a province).
+    end = datetime.combine(as_of + timedelta(days=1), time.min)
+    if period_to is not None:
+        end = min(end, datetime.combine(period_to + timedelta(days=1), time.min))
+    conditions = [TrainingSession.status == "held", TrainingSession.starts_at < end]
+    if period_from is not None:
+        conditions.append(TrainingSession.starts_at >= datetime.combine(period_from, time.min))
+    if parent is not None:
+        if parent.level == "village":
+            conditions.append(literal(False))
+        else:
             conditions.append(getattr(TrainingSession, f"{parent.level}_id") == parent.id)
-        sessions = (
-            select(sgroup.label("unit_id"), func.count().label("sessions"))
-            .where(*conditions)
-            .group_by(sgroup)
-            .subquery("sessions")
-        )
+    sessions = None
+    if level != "village":
+        sgroup = None if level is None else getattr(TrainingSession, f"{level}_id")
+        if sgroup is not None:
+            conditions.append(sgroup.is_not(None))
+        sessions = grouped(select(func.count().label("sessions")).where(*conditions), sgroup)
+    return villages, teams, members, sessions
+
+
+def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
+                       period_from: date | None = None, period_to: date | None = None):
+    """The single SELECT behind a coverage report: one row per unit at `level` under `parent`."""
+    if level not in LEVELS:
+        raise ValueError(level)
+    Unit = AdminUnit.__table__.alias("unit")
+    ParentUnit = AdminUnit.__table__.alias("parent_unit")
+    villages, teams, members, sessions = _aggregates(parent, level, as_of, period_from, period_to)
+    villages = villages.subquery("villages")
+    teams = teams.subquery("teams")
+    members = members.subquery("members")
+    if sessions is not None:
+        sessions = sessions.subquery("sessions")
 
     columns = [
         Unit.c.id, Unit.c.level, Unit.c.code, Unit.c.name, ParentUnit.c.code.label("parent_code"),
-        func.coalesce(villages.c.villages, 0 if level != "village" else 1),
+        func.coalesce(villages.c.villages, 0),
         func.coalesce(teams.c.teams, 0), func.coalesce(members.c.members, 0),
         func.coalesce(members.c.memberships, 0), func.coalesce(members.c.youth, 0),
         func.coalesce(teams.c.leaders, 0), func.coalesce(members.c.trained, 0),
@@ -244,3 +262,115 @@ def summary(unit: AdminUnit, as_of: date | None = None, period_from: date | None
             period_to: date | None = None) -> CoverageRow:
     """The unit's own figures (distinct counts over the whole unit)."""
     return coverage(unit, unit.level, as_of, period_from, period_to)[0]
+
+
+def country_summary(as_of: date | None = None, period_from: date | None = None,
+                    period_to: date | None = None) -> CoverageRow:
+    """The figures of everything loaded (the admin's view): the same aggregates, not grouped."""
+    as_of = as_of or date.today()
+    r = db.session.execute(totals_statement(as_of, period_from, period_to)).one()
+    return CoverageRow(
+        unit_id=0, level="country", code="", name="", parent_code=None, villages=r[0], teams=r[1],
+        members=r[2], memberships=r[3], youth_union_members=r[4], leaders=r[5], trained_members=r[6],
+        sessions_held=r[7],
+    )
+
+
+def totals_statement(as_of: date, period_from: date | None = None, period_to: date | None = None):
+    """One row: the country totals, with exactly the definitions of coverage_statement."""
+    parts = _aggregates(None, None, as_of, period_from, period_to)
+    villages, teams, members, sessions = (p.subquery() for p in parts)
+    return select(
+        select(villages.c.villages).scalar_subquery(),
+        select(teams.c.teams).scalar_subquery(),
+        select(members.c.members).scalar_subquery(),
+        select(members.c.memberships).scalar_subquery(),
+        select(members.c.youth).scalar_subquery(),
+        select(teams.c.leaders).scalar_subquery(),
+        select(members.c.trained).scalar_subquery(),
+        select(sessions.c.sessions).scalar_subquery(),
+    )
+
+
+# -- Gaps: the records behind the weak figures ---------------------------------------------
+# Each function returns a SELECT (the view adds area scoping and paginates). "Active" means
+# active on `as_of` (default today), with the same conditions as the figures above.
+
+GAP_KINDS = ("villages", "small_teams", "no_leader", "untrained")
+SMALL_TEAM = 3  # a team with fewer members than this is listed as small
+
+
+def _village_within(parent: AdminUnit | None):
+    if parent is None:
+        return literal(True)
+    if parent.level == "village":
+        return AdminUnit.id == parent.id
+    return getattr(AdminUnit, f"{parent.level}_id") == parent.id
+
+
+def villages_without_team(parent: AdminUnit | None, as_of: date | None = None):
+    """Villages (valid on the date) without a team active on the date."""
+    as_of = as_of or date.today()
+    team_there = select(Team.id).where(Team.village_id == AdminUnit.id, _active_team(as_of)).exists()
+    return (
+        select(AdminUnit)
+        .where(AdminUnit.level == "village", _village_within(parent), ~team_there)
+        .where(or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= as_of))
+        .where(or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= as_of))
+        .order_by(AdminUnit.code)
+    )
+
+
+def _active_member_count(as_of: date):
+    return (
+        select(func.count(Membership.id))
+        .where(Membership.team_id == Team.id, _active_membership(as_of))
+        .scalar_subquery()
+    )
+
+
+def small_teams(parent: AdminUnit | None, as_of: date | None = None):
+    """(Team, members) for active teams with fewer than SMALL_TEAM active memberships."""
+    as_of = as_of or date.today()
+    count = _active_member_count(as_of)
+    return (
+        select(Team, count.label("members"))
+        .where(_active_team(as_of), _team_scope(parent), count < SMALL_TEAM)
+        .order_by(count, Team.village_id)
+    )
+
+
+def teams_without_leader(parent: AdminUnit | None, as_of: date | None = None):
+    """(Team, members) for active teams with no leader on the date."""
+    as_of = as_of or date.today()
+    has_leader = (
+        select(Membership.id)
+        .where(Membership.team_id == Team.id, Membership.role == "leader", _active_membership(as_of))
+        .exists()
+    )
+    return (
+        select(Team, _active_member_count(as_of).label("members"))
+        .where(_active_team(as_of), _team_scope(parent), ~has_leader)
+        .order_by(Team.village_id)
+    )
+
+
+def untrained_members(parent: AdminUnit | None, as_of: date | None = None, team_condition=None):
+    """People who are members on the date (in the unit) and had not attended a held session by then.
+
+    `team_condition` narrows the teams considered (the view passes the area condition).
+    """
+    as_of = as_of or date.today()
+    in_team = (
+        select(Membership.id)
+        .join(Team, Team.id == Membership.team_id)
+        .where(Membership.person_id == Person.id, _active_membership(as_of), _active_team(as_of),
+               _team_scope(parent))
+    )
+    if team_condition is not None:
+        in_team = in_team.where(team_condition)
+    return (
+        select(Person)
+        .where(in_team.exists(), or_(Person.first_trained_on.is_(None), Person.first_trained_on > as_of))
+        .order_by(Person.search_name, Person.id)
+    )
