@@ -54,6 +54,23 @@ class _Errors(logging.Handler):
         self.records.append(self.format(record))
 
 
+def _buffered(app):
+    """Reads each response whole before the server writes it, so the static file behind it
+    is closed at once: werkzeug's development server skips closing it when the browser drops
+    the connection early (a cancelled favicon request), which leaks a file handle."""
+
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -76,7 +93,7 @@ def live_server(template_database, tmp_path):
     })
     handler = _Errors()
     app.logger.addHandler(handler)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, errors=handler.records)
@@ -88,7 +105,7 @@ def live_server(template_database, tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    assert not handler.records, "server errors:\n" + "\n".join(handler.records)
+    assert not handler.records, "server errors:\n" + "\n".join(r.splitlines()[0] + " ... " + r.splitlines()[-1] for r in handler.records)
 
 
 @pytest.fixture(scope="session")
