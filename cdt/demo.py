@@ -22,7 +22,7 @@ from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.units import load_units
 from cdt.training.topics import ensure_topics
-from cdt.registry.names import fold
+from cdt.registry.names import fold, rebuild_name_keys
 
 SEED = 2023
 LAO_CAI = "10"
@@ -398,6 +398,7 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
         if bar is not None:
             bar.__exit__(None, None, None)
     b.flush()
+    rebuild_name_keys()  # the rows above bypass the ORM events that keep name search keys
     _fix_sequences()
     create_demo_accounts()
     db.session.commit()

@@ -253,3 +253,26 @@ class TeamDecision(db.Model):
     @property
     def kind_label(self) -> str:
         return str(DECISION_KIND_LABELS.get(self.kind, self.kind))
+
+
+class PersonNameKey(db.Model):
+    """Every word-start suffix of a person's folded name ("nguyen van an", "van an", "an"), so that a
+    search for any part of a name that starts at a word is an index range, not a scan of every
+    person (see cdt/registry/names.py). Maintained on every ORM insert/update of a Person."""
+
+    __tablename__ = "person_name_key"
+    __table_args__ = (
+        # PostgreSQL answers `key LIKE 'text%'` from an index only with the pattern operator class.
+        Index("ix_person_name_key_pattern", "key", postgresql_ops={"key": "text_pattern_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True,
+                                           index=True)
+
+
+from cdt.registry.names import install_listeners  # noqa: E402
+
+install_listeners()

@@ -1,7 +1,84 @@
-"""Name folding for search without diacritics."""
+"""Name folding for search without diacritics, and the name keys that make the search an index range.
+
+A person's folded name "nguyen van an" gives the keys "nguyen van an", "van an" and "an" (table
+person_name_key): a search text matches a person when it is the start of one of their keys, that is
+when it starts at a word of the name ("van a" finds "Nguyễn Văn An", "an" finds every An, "guyen"
+finds nobody). The keys are written with the person (ORM events below) and by `rebuild_name_keys()`
+after bulk loads that bypass the ORM (the demo).
+"""
+from __future__ import annotations
+
 from unidecode import unidecode
 
 
 def fold(text: str) -> str:
     """'Nguyễn Văn  An' -> 'nguyen van an' (what name search compares)."""
     return " ".join(unidecode(text or "").lower().split())
+
+
+def name_keys(search_name: str | None) -> list[str]:
+    """'nguyen van an' -> ['nguyen van an', 'van an', 'an']."""
+    words = (search_name or "").split()
+    keys: list[str] = []
+    for start in range(len(words)):
+        key = " ".join(words[start:])[:120]
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _write_keys(connection, person_id: int, search_name: str | None, replace: bool) -> None:
+    from cdt.registry.models import PersonNameKey
+
+    table = PersonNameKey.__table__
+    if replace:
+        connection.execute(table.delete().where(table.c.person_id == person_id))
+    rows = [{"key": key, "person_id": person_id} for key in name_keys(search_name)]
+    if rows:
+        connection.execute(table.insert(), rows)
+
+
+def rebuild_name_keys(session=None, chunk: int = 20_000) -> int:
+    """Recompute every person's name keys (after a bulk load); returns the number of keys."""
+    from sqlalchemy import select
+
+    from cdt.extensions import db
+    from cdt.registry.models import Person, PersonNameKey
+
+    session = session or db.session
+    table = PersonNameKey.__table__
+    session.execute(table.delete())
+    written = 0
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Person.id, Person.search_name).where(Person.id > last_id).order_by(Person.id).limit(chunk)
+        ).all()
+        if not rows:
+            break
+        batch = [{"key": key, "person_id": pid} for pid, name in rows for key in name_keys(name)]
+        if batch:
+            session.execute(table.insert(), batch)
+        written += len(batch)
+        last_id = rows[-1][0]
+    return written
+
+
+def install_listeners() -> None:
+    """Keep person_name_key in step with Person.search_name on every ORM flush."""
+    from sqlalchemy import event, inspect
+
+    from cdt.registry.models import Person
+
+    if getattr(install_listeners, "done", False):
+        return
+    install_listeners.done = True
+
+    @event.listens_for(Person, "after_insert")
+    def _after_insert(mapper, connection, target):
+        _write_keys(connection, target.id, target.search_name, replace=False)
+
+    @event.listens_for(Person, "after_update")
+    def _after_update(mapper, connection, target):
+        if inspect(target).attrs.search_name.history.has_changes():
+            _write_keys(connection, target.id, target.search_name, replace=True)

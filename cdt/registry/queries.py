@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased, joinedload
 from cdt.auth.scope import area_condition, scoped
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
-from cdt.registry.models import Membership, Person, Team, TeamDecision
+from cdt.registry.models import Membership, Person, PersonNameKey, Team, TeamDecision
 from cdt.registry.names import fold
 from cdt.registry.rules import normalize_phone
 from cdt.training.models import Attendance, TrainingSession
@@ -303,12 +303,17 @@ def search_condition(q: str):
     folded = fold(q)
     if not folded:
         return None
-    pattern = _like_escape(folded)
-    # A name starts with the text (the index answers it) or one of its words does.
-    return or_(
-        Person.search_name.like(f"{pattern}%", escape="\\"),
-        Person.search_name.like(f"% {pattern}%", escape="\\"),
-    )
+    return Person.id.in_(name_key_matches(folded))
+
+
+def name_key_matches(folded: str) -> Select:
+    """Ids of people with a name key starting with `folded` (an index range on person_name_key)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # Keys are ASCII: everything starting with `folded` sorts in [folded, folded + DEL).
+        condition = and_(PersonNameKey.key >= folded, PersonNameKey.key < folded + "\x7f")
+    else:
+        condition = PersonNameKey.key.like(_like_escape(folded) + "%", escape="\\")
+    return select(PersonNameKey.person_id).where(condition)
 
 
 def member_select(filters: MemberFilters) -> Select:

@@ -195,6 +195,7 @@ def update_team(team: Team, data: dict, version: Any) -> Team:
             raise RuleError("established_on", _("A team is re-established on or after the day it was dissolved."))
     name = (data.get("name") or "").strip() or team.name
     with saving(_on_team_village_taken(village)):
+        _backfill_establishment(team)
         team.village_id = village.id
         team.place_in(village)
         team.name = name
@@ -222,6 +223,15 @@ def update_team(team: Team, data: dict, version: Any) -> Team:
         if changes:
             record("team.update", team, changes=changes)
     return team
+
+
+def _backfill_establishment(team: Team) -> None:
+    """Teams loaded without decisions (older data, the demo) get their establishment recorded
+    from the row before the row changes, so the history keeps it."""
+    known = db.session.scalar(select(TeamDecision.id).where(TeamDecision.team_id == team.id).limit(1))
+    if known is None and (team.established_on or team.decision_number):
+        db.session.add(TeamDecision(team_id=team.id, kind="established", decision_number=team.decision_number,
+                                    effective_on=team.established_on, recorded_by_id=None))
 
 
 def _end_all_memberships(team: Team, on: date) -> None:

@@ -43,7 +43,9 @@ def _ethnicity_filter(value):
 
 
 def _page_args():
-    return {"per_page": queries.PER_PAGE, "max_per_page": queries.MAX_PER_PAGE, "error_out": False}
+    per_page = queries._int(request.args.get("per_page")) or queries.PER_PAGE
+    return {"per_page": max(1, min(per_page, queries.MAX_PER_PAGE)), "max_per_page": queries.MAX_PER_PAGE,
+            "error_out": False}
 
 
 def _apply_errors(form, error: services.RuleError) -> None:
