@@ -395,7 +395,7 @@ def test_attendance_double_submission_walk_in_and_hours(app, client):
                            data={"present": invited[:2], "hours": "4", "q": walk_in_q, "action": "search"})
     page = response.get_data(as_text=True)
     assert walk_in_name in page
-    assert page.count("checked") == 2
+    assert page.count(" checked>") == 2
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.session_id == sid)) == 0
     present = invited[:-1] + [walk_in_id]
