@@ -118,7 +118,12 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # A Vietnamese browser, as users have: date inputs show dd/mm/yyyy (where the
+        # chromium-l10n package is installed; without it they fall back to the US order).
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--lang=vi"],
+            env={**os.environ, "LANG": "vi_VN.UTF-8", "LANGUAGE": "vi"},
+        )
         yield browser
         browser.close()
 
@@ -141,6 +146,7 @@ class Browse:
         self.context.route(re.compile(r"^(?!" + re.escape(server.url) + r"/).*"), self._block_foreign)
         self.page = self.context.new_page()
         self.page.on("console", self._console)
+        self.page.on("response", self._response)
         self.page.on("pageerror", lambda exc: self.problems.append(f"script error: {exc}"))
         self.shots = 0
 
@@ -151,8 +157,14 @@ class Browse:
         route.abort()
 
     def _console(self, message):
-        if message.type == "error":
+        # A page answered with 4xx on purpose (422 for a form with errors) is not a problem;
+        # failed assets are caught in _response.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.problems.append(f"console error: {message.text}")
+
+    def _response(self, response):
+        if response.status >= 400 and response.request.resource_type != "document":
+            self.problems.append(f"{response.request.resource_type} {response.url}: HTTP {response.status}")
 
     @property
     def phone(self) -> bool:
