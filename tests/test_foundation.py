@@ -1,6 +1,7 @@
 """The foundation: units, demo figures, the coverage CLI, unit pages."""
 import csv
 import io
+import re
 
 from sqlalchemy import func, select
 
@@ -98,3 +99,38 @@ def test_province_page_in_vietnamese_with_totals(client):
     assert "1.562" in page  # villages, Vietnamese number format
     assert "7.363" in page
     assert "Huyện Bắc Hà" in page
+
+
+def test_provinces_whose_city_is_spelled_thanh_pho_load(app, runner):
+    # The package spells two districts "Thành Phố ..." (Bắc Kạn, Quảng Bình's Đồng Hới); the
+    # national load stopped on them.
+    result = runner.invoke(args=["cdt", "units", "load", "--province", "06"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        city = db.session.scalar(select(AdminUnit).where(AdminUnit.name == "Thành Phố Bắc Kạn"))
+        assert city.kind == "provincial_city" and city.level == "district"
+
+
+def test_report_rejects_a_level_above_the_unit(runner):
+    result = runner.invoke(args=["cdt", "report", "coverage", "--unit", "085", "--by", "province"])
+    assert result.exit_code != 0
+    assert "above the unit 085" in result.output
+
+
+def test_unit_pages_agree_with_the_report_and_link_to_it(client):
+    login(client, "district")
+    page = client.get("/units/085").get_data(as_text=True)
+    assert 'href="/reports/coverage?unit=085"' in page
+    assert 'href="/reports/gaps?unit=085"' in page
+    report = client.get("/reports/coverage?unit=085").get_data(as_text=True)
+    # The same totals on both pages (villages, members, Vietnamese format).
+    for figure in re.findall(r'fs-4 fw-semibold">([^<]+)<', page):
+        assert f">{figure}<" in report
+    assert client.get("/units/10").status_code == 404  # above the district's area
+
+
+def test_admin_units_page_shows_country_totals(client):
+    login(client, "admin")
+    page = client.get("/units").get_data(as_text=True)
+    assert "Tỉnh Lào Cai" in page and "1.562" in page and "7.363" in page
+    assert 'href="/reports/coverage"' in page

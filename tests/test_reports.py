@@ -191,7 +191,7 @@ def test_csv_xlsx_page_and_cli_agree_on_every_number(client, login_as, runner):
     table = list(sheet.iter_rows(values_only=True))
     headers = list(table[0])
     assert headers[:3] == ["Cấp", "Mã đơn vị", "Tên đơn vị"]  # the user's language
-    xlsx = [dict(zip(headers, line)) for line in table[1:]]
+    xlsx = [dict(zip(headers, line, strict=True)) for line in table[1:]]
 
     assert len(page) == len(from_csv) == len(xlsx) == 18
     by_code_xlsx = {row["Mã đơn vị"]: row for row in xlsx}

@@ -22,7 +22,7 @@ def _parse_date(ctx, param, value):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}")
+        raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
 
 
 @report_group.command("coverage")

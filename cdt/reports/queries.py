@@ -3,17 +3,23 @@
 Every figure is counted in SQL: one statement per report, the child units LEFT JOINed to
 aggregates grouped by the ancestor columns that teams and people carry.
 
-Definitions (as of a date D, default today):
-- villages: villages in the unit;
-- teams: villages with a team active on D (established on or before D, not dissolved by D);
-- coverage_pct: 100 x teams / villages;
-- members: distinct people with a membership active on D (joined on or before D, not left
-  by D) in a team active on D; memberships: those memberships;
-- youth_union_members: members who are youth-union members;
-- leaders: teams active on D with a leader on D;
-- trained_members: members who attended a held session on or before D;
-- sessions_held: held sessions serving the unit (or a unit inside it) that started in the
-  period (default: ever) and on or before D.
+Definitions (as of a date D, default today; the README's table says the same):
+- villages: villages (thôn, bản, tổ dân phố) in the unit, valid on D;
+- teams: villages with a team active on D: established on or before D (or no date), not
+  dissolved on or before D (a team marked dissolved without a date never counts);
+- coverage_pct: 100 x teams / villages, one decimal;
+- members: distinct people with a membership active on D (joined on or before D, not left on
+  or before D) in a team active on D; a person in two teams of the unit counts once;
+- memberships: those active memberships (a person in two teams counts twice);
+- members_per_team: members / teams, one decimal;
+- youth_union_members: members who are youth-union members; youth_union_pct = 100 x that / members;
+- leaders: teams active on D with a leader on D; leaders_pct = 100 x that / teams;
+- trained_members: members who attended a held session on or before D (Person.first_trained_on,
+  the date of their first held session, maintained by the training feature, is on or before D);
+  trained_pct = 100 x that / members;
+- sessions_held: sessions with status "held" serving the unit or a unit inside it, started in
+  the period (from/to) and on or before D (none at village level: sessions serve communes,
+  districts or provinces).
 """
 from __future__ import annotations
 

@@ -1,0 +1,190 @@
+"""Benchmark of the coverage report on the national data set.
+
+Builds `cdt.demo.build_demo("national")` (63 provinces, ~81,000 villages and teams, ~405,000
+people) into a fresh SQLite database, and into a fresh PostgreSQL database too when
+TEST_DATABASE_URL is set; then times, 20 runs each (after one warm-up run):
+
+- the report (`cdt.reports.queries.coverage`, what the page, the exports and the CLI call:
+  statement built, run, rows turned into CoverageRow objects) for the nation by province,
+  one province (Lào Cai) by district and one district (Bắc Hà) by commune;
+- the bare SQL aggregate it runs (the same compiled SELECT through the DB-API cursor);
+
+and prints median and 95th percentile and the ratio report / bare SQL.
+Target (issue #6): under 150 ms median for the nation by province on SQLite.
+
+    .venv/bin/python bench/coverage.py                       # SQLite (+ PostgreSQL if TEST_DATABASE_URL)
+    .venv/bin/python bench/coverage.py --sqlite /tmp/n.db    # keep / reuse the SQLite database
+    TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test .venv/bin/python bench/coverage.py
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RUNS = 20
+CASES = [
+    ("nation by province", None, "province"),
+    ("Lào Cai (10) by district", "10", "district"),
+    ("Bắc Hà (085) by commune", "085", "commune"),
+]
+
+
+def make_app(url: str):
+    from cdt import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
+
+
+def build(url: str) -> float:
+    from cdt.demo import build_demo
+    from cdt.extensions import db
+
+    app = make_app(url)
+    with app.app_context():
+        db.create_all()
+        started = time.perf_counter()
+        counts = build_demo("national")
+        seconds = time.perf_counter() - started
+        db.session.remove()
+        db.engine.dispose()
+    print(f"  built: {counts['villages']:,} villages, {counts['teams']:,} teams, {counts['people']:,} people, "
+          f"{counts['attendance']:,} attendance rows in {seconds:.1f} s")
+    return seconds
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def measure(url: str, label: str) -> list[tuple]:
+    from sqlalchemy import select
+
+    from cdt.extensions import db
+    from cdt.geo.models import AdminUnit
+    from cdt.reports.queries import coverage, coverage_statement
+
+    app = make_app(url)
+    results = []
+    with app.app_context():
+        as_of = date.today()
+        for name, code, level in CASES:
+            parent = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code)) if code else None
+            compiled = coverage_statement(parent, level, as_of).compile(
+                db.engine, compile_kwargs={"literal_binds": True})
+            sql = str(compiled)
+
+            def report(parent=parent, level=level):
+                return coverage(parent, level, as_of)
+
+            def bare(sql=sql):
+                raw = db.engine.raw_connection()
+                try:
+                    cursor = raw.cursor()
+                    cursor.execute(sql)
+                    rows = cursor.fetchall()
+                    cursor.close()
+                finally:
+                    raw.close()
+                return rows
+
+            assert len(report()) == len(bare())  # warm-up, and the same rows
+            times = {"report": [], "bare": [], "cpu": []}
+            for _ in range(RUNS):
+                for kind, fn in (("report", report), ("bare", bare)):
+                    started, cpu = time.perf_counter(), time.process_time()
+                    fn()
+                    times[kind].append((time.perf_counter() - started) * 1000)
+                    if kind == "report":
+                        times["cpu"].append((time.process_time() - cpu) * 1000)
+            rows = len(report())
+            results.append((label, name, rows, statistics.median(times["report"]), percentile(times["report"], .95),
+                            statistics.median(times["bare"]), percentile(times["bare"], .95),
+                            statistics.median(times["cpu"])))
+        db.session.remove()
+        db.engine.dispose()
+    return results
+
+
+def postgres_database():
+    """A fresh database next to TEST_DATABASE_URL's; returns (url, drop)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    name = f"cdt_bench_{os.getpid()}"
+    admin = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sqlite", metavar="PATH",
+                        help="SQLite file to use: built when missing, reused (not rebuilt) when it exists")
+    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL even if TEST_DATABASE_URL is set")
+    args = parser.parse_args()
+
+    results = []
+    tmp = None
+    if args.sqlite:
+        path = Path(args.sqlite).resolve()
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="cdt-bench-")
+        path = Path(tmp.name) / "national.sqlite3"
+    url = f"sqlite:///{path}"
+    print(f"SQLite: {path}")
+    if not path.exists():
+        build(url)
+    else:
+        print("  reusing the existing database")
+    results += measure(url, "SQLite")
+    if tmp is not None:
+        tmp.cleanup()
+
+    if os.environ.get("TEST_DATABASE_URL") and not args.no_postgres:
+        pg_url, drop = postgres_database()
+        print(f"PostgreSQL: {pg_url.rsplit('@', 1)[-1]}")
+        try:
+            build(pg_url)
+            results += measure(pg_url, "PostgreSQL")
+        finally:
+            drop()
+
+    print()
+    print(f"{'database':<11} {'report':<26} {'rows':>5} {'median':>9} {'p95':>9} {'SQL med':>9} {'SQL p95':>9} "
+          f"{'ratio':>6} {'CPU med':>9}")
+    for label, name, rows, med, p95, bare_med, bare_p95, cpu in results:
+        print(f"{label:<11} {name:<26} {rows:>5} {med:>7.1f}ms {p95:>7.1f}ms {bare_med:>7.1f}ms "
+              f"{bare_p95:>7.1f}ms {med / bare_med:>6.2f} {cpu:>7.1f}ms")
+    print("(ratio = report median / bare SQL median; CPU med = this process's CPU time per report run:"
+          " on SQLite it excludes waiting for a CPU, on PostgreSQL the server's work is not in it)")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    nation = next(r for r in results if r[0] == "SQLite" and r[1] == "nation by province")
+    verdict = "met" if nation[3] < 150 else "NOT met"
+    print(f"\nTarget: nation by province on SQLite, median under 150 ms: {verdict} ({nation[3]:.1f} ms).")
+    print("Rerun: .venv/bin/python bench/coverage.py [--sqlite PATH] "
+          "(PostgreSQL too when TEST_DATABASE_URL is set)")
+
+
+if __name__ == "__main__":
+    main()
