@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -37,10 +37,13 @@ def _insert(table):
 def refresh_first_trained(person_ids: Iterable[int] | None = None, *, session_id: int | None = None) -> None:
     """Recompute Person.first_trained_on for the given people, or for the attendees of a session,
     in one UPDATE (the earliest start date of a held session each attended)."""
+    # "held" inside the aggregate, not in WHERE: the planner then walks the person's attendance
+    # (index on person_id) and each session by primary key, instead of every held session.
     earliest = (
-        select(func.min(func.date(TrainingSession.starts_at)))
-        .join(Attendance, Attendance.session_id == TrainingSession.id)
-        .where(Attendance.person_id == Person.id, TrainingSession.status == "held")
+        select(func.min(case((TrainingSession.status == "held", func.date(TrainingSession.starts_at)))))
+        .select_from(Attendance)
+        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+        .where(Attendance.person_id == Person.id)
         .correlate(Person)
         .scalar_subquery()
     )
@@ -51,6 +54,10 @@ def refresh_first_trained(person_ids: Iterable[int] | None = None, *, session_id
         if not ids:
             return
         who = Person.id.in_(ids)
+    # Lock the rows first (PostgreSQL; SQLite serialises writers anyway) in a statement of its
+    # own: a concurrent save for the same people then waits, and the UPDATE below, a new
+    # statement, sees what that save committed, so the recount is never based on a stale view.
+    db.session.execute(select(Person.id).where(who).order_by(Person.id).with_for_update())
     db.session.execute(
         update(Person).where(who).values(first_trained_on=earliest),
         execution_options={"synchronize_session": False},
