@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -312,6 +312,9 @@ def _places(kind: str, items: list) -> dict[int, AdminUnit]:
 @bp.app_template_global()
 def record_path(kind: str, record_id: int) -> str:
     """Link to a team or member page (those pages belong to the registry feature)."""
+    endpoint, argument = ("registry.team", "team_id") if kind == "team" else ("registry.member", "person_id")
+    if endpoint in current_app.view_functions:
+        return url_for(endpoint, **{argument: record_id})
     return f"{request.script_root}/{'teams' if kind == 'team' else 'members'}/{record_id}"
 
 
