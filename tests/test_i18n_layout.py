@@ -15,7 +15,8 @@ from tests.conftest import login
 
 ROLES = [username for username, *_ in DEMO_ACCOUNTS]
 # Pages with the main forms (built by the feature issues); checked when they exist.
-FORM_PAGES = ["/members/new", "/members/import", "/training/new", "/reports/coverage", "/teams/new"]
+FORM_PAGES = ["/members/new", "/members/import", "/training/new", "/reports/coverage", "/teams/new",
+              "/admin/users/new", "/training/topics/new", "/account/password", "/audit"]
 EXTERNAL = re.compile(r"""(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
 
