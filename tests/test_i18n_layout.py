@@ -215,3 +215,16 @@ def test_html_pages_are_not_compressed_by_the_app(client):
     """BREACH: pages carry a CSRF token and reflect input; only static assets are compressed."""
     response = client.get("/login", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in response.headers
+
+
+def test_bootstrap_flask_output_is_local_and_csp_safe(app):
+    """Bootstrap-Flask's load_css()/load_js() (BOOTSTRAP_SERVE_LOCAL): files from this app only,
+    no inline script, no integrity/crossorigin attributes pointing at a CDN copy."""
+    from flask import render_template_string
+
+    with app.test_request_context():
+        html = render_template_string("{{ bootstrap.load_css() }}{{ bootstrap.load_js() }}")
+    page = parse(html)
+    assert page.stylesheets == ["/bootstrap/static/css/bootstrap.min.css"]
+    assert page.scripts and all(src.startswith("/bootstrap/static/") for src in page.scripts)
+    assert page.inline_scripts == 0 and "http" not in html and "cdn" not in html.lower() and '"//' not in html
