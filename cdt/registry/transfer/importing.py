@@ -1,0 +1,473 @@
+"""Importing a commune's member list: read the file, check every row, preview, then commit.
+
+What an import does, decided once (the web page and `flask cdt import members` share it):
+- each row is one person in one team: the active team of the row's village (code or name,
+  within the commune being imported);
+- a row whose person is already registered (same citizen ID anywhere, or in the province
+  the same phone, or the same name and birth date) does not create a second record: the
+  person is added to the team ("join"), or nothing happens when they are already a current
+  member of it ("present"). The registered record is kept as it is, never overwritten;
+- so importing the same file twice adds nothing the second time;
+- rows that are the same person as an earlier row of the file, that match two different
+  registered people, that give a team a second leader or deputy, or that break a rule
+  (phone, birth date, citizen ID, ...) are errors; any error blocks the whole import;
+- confirming re-checks the stored file against the database as it is then, and writes all
+  rows in one transaction or none.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from cdt.audit.service import record
+from cdt.core.spreadsheets import SpreadsheetError, open_xlsx_safely, sniff
+from cdt.extensions import db
+from cdt.geo.models import AdminUnit
+from cdt.registry import rules
+from cdt.registry.models import Membership, Person, Team
+from cdt.registry.names import fold
+from cdt.registry.transfer.columns import (
+    COLUMNS_BY_KEY,
+    IMPORT_COLUMNS,
+    SAMPLE_ROW,
+    citizen_id_text,
+    match_headers,
+    parse_date,
+    parse_ethnicity,
+    parse_full_name,
+    parse_gender,
+    parse_position,
+    parse_role,
+    parse_yes_no,
+    phone_text,
+    squash,
+    text_of,
+)
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 20_000
+EXTENSIONS = ("xlsx", "csv")
+_CHUNK = 500
+
+
+class ImportFileError(ValueError):
+    """The file as a whole is refused (type, size, rows, headers); str() is translated."""
+
+
+class ImportConflict(RuntimeError):
+    """The database changed between the check and the write; nothing was written."""
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str  # a column key, or "" for the row as a whole
+    message: str
+
+    @property
+    def column_label(self) -> str:
+        col = COLUMNS_BY_KEY.get(self.column)
+        return str(col.label) if col else ""
+
+
+@dataclass
+class Row:
+    number: int  # as the spreadsheet shows it (the header is row 1)
+    values: dict[str, object]
+    full_name: str = ""
+    gender: str = ""
+    birth_date: date | None = None
+    ethnicity: str = ""
+    phone: str | None = None
+    citizen_id: str | None = None
+    youth_union: bool = False
+    position: str | None = None
+    role: str = "member"
+    joined_on: date | None = None
+    village: AdminUnit | None = None
+    team: Team | None = None
+    errors: list[RowError] = field(default_factory=list)
+    status: str = ""  # new | join | present | error
+    existing: Person | None = None
+    match_reason: str = ""
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.number, column, message))
+
+    @property
+    def display(self) -> str:
+        return text_of(self.values.get("full_name")) or "—"
+
+
+@dataclass
+class ImportResult:
+    commune: AdminUnit
+    rows: list[Row]
+    ignored_headers: list[str]
+    skipped_sample: bool = False
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [e for row in self.rows for e in row.errors]
+
+    def with_status(self, status: str) -> list[Row]:
+        return [r for r in self.rows if r.status == status]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"rows": len(self.rows), "new": 0, "join": 0, "present": 0, "error": 0}
+        for row in self.rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        return not any(row.errors for row in self.rows)
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+def file_extension(filename: str) -> str:
+    return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+
+
+def read_table(data: bytes, extension: str) -> Iterator[list[object]]:
+    """The file's rows as lists of cell values; refuses a file that is not what its name says."""
+    if extension not in EXTENSIONS:
+        raise ImportFileError(_("Choose an Excel (.xlsx) or CSV (.csv) file."))
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFileError(_("The file is larger than %(max)s MB.", max=MAX_FILE_BYTES // (1024 * 1024)))
+    if not data:
+        raise ImportFileError(_("The file is empty."))
+    if extension == "xlsx":
+        try:
+            workbook = open_xlsx_safely(data)
+        except SpreadsheetError as error:
+            raise ImportFileError(str(error)) from None
+        return _xlsx_rows(workbook)
+    kind = sniff(data)
+    if kind == "zip":
+        raise ImportFileError(_("This file is an Excel workbook, not a CSV file, although its name says so. "
+                                "Name it .xlsx or save it again as CSV UTF-8."))
+    if kind != "text":
+        raise ImportFileError(_("This file is not a CSV text file, although its name says so."))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError(_("This CSV file is not in UTF-8. In Excel, save it as \"CSV UTF-8 (comma delimited)\".")) from None
+    return _csv_rows(text)
+
+
+def _xlsx_rows(workbook) -> Iterator[list[object]]:
+    try:
+        sheet = workbook.worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            yield list(row)
+    except ImportFileError:
+        raise
+    except Exception:
+        raise ImportFileError(_("This Excel file is damaged and cannot be read.")) from None
+    finally:
+        workbook.close()
+
+
+def _csv_rows(text: str) -> Iterator[list[object]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error:
+        raise ImportFileError(_("This CSV file is malformed and cannot be read.")) from None
+
+
+def _is_blank(cells: Iterable[object]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def read_rows(data: bytes, extension: str) -> tuple[list[Row], list[str], bool]:
+    """Rows with their raw values by column key, the ignored headers, whether the sample row was skipped."""
+    table = read_table(data, extension)
+    header: list[object] | None = None
+    header_row = 0
+    for number, cells in enumerate(table, start=1):
+        if not _is_blank(cells):
+            header, header_row = cells, number
+            break
+    if header is None:
+        raise ImportFileError(_("The file has no rows."))
+    mapping, ignored = match_headers(header)
+    missing = [c for c in IMPORT_COLUMNS if c.required and c.key not in mapping.values()]
+    if missing:
+        raise ImportFileError(_("Columns missing from the first row: %(columns)s. Start from the template.",
+                                columns=", ".join(c.header_vi for c in missing)))
+    rows: list[Row] = []
+    skipped_sample = False
+    sample_key = (fold(SAMPLE_ROW["full_name"]), squash(SAMPLE_ROW["phone"]))
+    for number, cells in enumerate(table, start=header_row + 1):
+        if _is_blank(cells):
+            continue
+        values = {key: cells[pos] if pos < len(cells) else None for pos, key in mapping.items()}
+        if (fold(text_of(values.get("full_name"))), squash(text_of(values.get("phone")))) == sample_key:
+            skipped_sample = True
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ImportFileError(_("The file has more than %(max)s rows; split it into several files.",
+                                    max=f"{MAX_ROWS:,}".replace(",", ".")))
+        rows.append(Row(number=number, values=values))
+    if not rows:
+        raise ImportFileError(_("The file has no rows to import under its header."))
+    return rows, ignored, skipped_sample
+
+
+# --- checking the rows ----------------------------------------------------------------------
+
+def _parse_row(row: Row) -> None:
+    v = row.values
+
+    def take(column: str, parse: Callable[[object], object]):
+        try:
+            return parse(v.get(column))
+        except ValueError as error:
+            row.error(column, str(error))
+            return None
+
+    row.full_name = take("full_name", parse_full_name) or ""
+    row.gender = take("gender", parse_gender) or ""
+    birth = take("birth_date", parse_date)
+    if birth is not None:
+        row.birth_date = take("birth_date", lambda _v: rules.check_birth_date(birth))
+    row.ethnicity = take("ethnicity", parse_ethnicity) or ""
+    row.phone = take("phone", lambda value: rules.normalize_phone(phone_text(value)))
+    row.citizen_id = take("citizen_id", lambda value: rules.normalize_citizen_id(citizen_id_text(value)))
+    row.youth_union = bool(take("youth_union", parse_yes_no))
+    row.position = take("position", parse_position)
+    row.role = take("role", parse_role) or "member"
+    joined = take("joined_on", parse_date)
+    if joined is not None and joined > date.today():
+        row.error("joined_on", _("The date a member joined cannot be in the future."))
+        joined = None
+    row.joined_on = joined
+
+
+def _village_index(commune: AdminUnit) -> tuple[dict[str, AdminUnit], dict[str, list[AdminUnit]]]:
+    villages = db.session.scalars(
+        select(AdminUnit).where(AdminUnit.parent_id == commune.id, AdminUnit.level == "village",
+                                AdminUnit.valid_to.is_(None))
+    ).all()
+    by_code = {v.code.lower(): v for v in villages}
+    by_name: dict[str, list[AdminUnit]] = defaultdict(list)
+    for village in villages:
+        name = squash(village.name)
+        by_name[name].append(village)
+        # "Pả Chư Tỷ" for "Thôn Pả Chư Tỷ" / "Bản ..." / "Tổ dân phố ...", and "1" for "Tổ dân phố số 1"
+        for prefix in ("thon", "ban", "todanpho", "todanphoso", "to"):
+            if name.startswith(prefix) and len(name) > len(prefix):
+                short = name[len(prefix):]
+                if village not in by_name[short]:
+                    by_name[short].append(village)
+    return by_code, by_name
+
+
+def _resolve_village(row: Row, by_code, by_name, commune: AdminUnit) -> None:
+    text = text_of(row.values.get("village"))
+    if not text:
+        row.error("village", _("The village is required (its code or its name)."))
+        return
+    village = by_code.get(text.lower())
+    if village is None:
+        candidates = by_name.get(squash(text), [])
+        if len(candidates) > 1:
+            row.error("village", _("Several villages of %(commune)s are called “%(name)s”; use the village code.",
+                                   commune=commune.name, name=text))
+            return
+        village = candidates[0] if candidates else None
+    if village is None:
+        row.error("village", _("No village “%(name)s” in %(commune)s.", name=text, commune=commune.name))
+        return
+    row.village = village
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _registered(rows: list[Row], province_id: int) -> list[Person]:
+    """Registered people matching any row (batched: a few queries whatever the number of rows)."""
+    people: dict[int, Person] = {}
+    cids = sorted({r.citizen_id for r in rows if r.citizen_id})
+    phones = sorted({r.phone for r in rows if r.phone})
+    names = sorted({(fold(r.full_name), r.birth_date) for r in rows if r.full_name and r.birth_date})
+    for chunk in _chunks(cids):
+        people.update((p.id, p) for p in db.session.scalars(select(Person).where(Person.citizen_id.in_(chunk))))
+    for chunk in _chunks(phones):
+        people.update((p.id, p) for p in db.session.scalars(
+            select(Person).where(Person.province_id == province_id, Person.phone.in_(chunk))))
+    for chunk in _chunks(names):
+        people.update((p.id, p) for p in db.session.scalars(
+            select(Person).where(Person.province_id == province_id,
+                                 tuple_(Person.search_name, Person.birth_date).in_(chunk))))
+    return list(people.values())
+
+
+def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], None] | None = None) -> None:
+    """Parse and check every row against the rules, the file and the database; sets status and errors."""
+    by_code, by_name = _village_index(commune)
+    teams = {t.village_id: t for t in db.session.scalars(
+        select(Team).where(Team.commune_id == commune.id, Team.status == "active"))}
+    for index, row in enumerate(rows, start=1):
+        _parse_row(row)
+        _resolve_village(row, by_code, by_name, commune)
+        if row.village is not None:
+            row.team = teams.get(row.village.id)
+            if row.team is None:
+                row.error("village", _("%(village)s has no active team yet; create the team first.",
+                                       village=row.village.name))
+        if progress is not None and index % 200 == 0:
+            progress(200)
+    if progress is not None:
+        progress(len(rows) % 200)
+
+    # Duplicates within the file: a later row describing the same person as an earlier one.
+    seen: dict[tuple, int] = {}
+    for row in rows:
+        keys = []
+        if row.citizen_id:
+            keys.append((("cid", row.citizen_id), _("same citizen ID")))
+        if row.phone:
+            keys.append((("phone", row.phone), _("same phone")))
+        if row.full_name and row.birth_date:
+            keys.append((("name", fold(row.full_name), row.birth_date), _("same name and birth date")))
+        for key, reason in keys:
+            if key in seen:
+                row.error("", _("Same person as row %(row)s (%(reason)s).", row=seen[key], reason=reason))
+                break
+        for key, _reason in keys:
+            seen.setdefault(key, row.number)
+
+    # Against the registry.
+    registered = _registered([r for r in rows if not r.errors], commune.province_id)
+    by_cid = {p.citizen_id: p for p in registered if p.citizen_id}
+    by_phone = {p.phone: p for p in registered if p.phone and p.province_id == commune.province_id}
+    by_name_birth = {(p.search_name, p.birth_date): p for p in registered
+                     if p.birth_date and p.province_id == commune.province_id}
+    memberships: dict[int, list[Membership]] = defaultdict(list)
+    for chunk in _chunks([p.id for p in registered]):
+        for m in db.session.scalars(select(Membership).where(Membership.person_id.in_(chunk),
+                                                             Membership.left_on.is_(None))):
+            memberships[m.person_id].append(m)
+    # Current leaders and deputies of the commune's teams.
+    holders: dict[tuple[int, str], Membership] = {}
+    team_ids = [t.id for t in teams.values()]
+    for chunk in _chunks(team_ids):
+        for m in db.session.scalars(select(Membership).where(
+                Membership.team_id.in_(chunk), Membership.left_on.is_(None),
+                or_(Membership.role == "leader", Membership.role == "deputy"))):
+            holders[(m.team_id, m.role)] = m
+    claimed: dict[tuple[int, str], int] = {}
+
+    for row in rows:
+        if row.errors:
+            row.status = "error"
+            continue
+        matches: dict[int, tuple[Person, str]] = {}
+        if row.citizen_id and row.citizen_id in by_cid:
+            p = by_cid[row.citizen_id]
+            matches.setdefault(p.id, (p, _("same citizen ID")))
+        if row.phone and row.phone in by_phone:
+            p = by_phone[row.phone]
+            matches.setdefault(p.id, (p, _("same phone")))
+        if row.full_name and row.birth_date and (fold(row.full_name), row.birth_date) in by_name_birth:
+            p = by_name_birth[(fold(row.full_name), row.birth_date)]
+            matches.setdefault(p.id, (p, _("same name and birth date")))
+        if len(matches) > 1:
+            names = "; ".join(f"{p.full_name} (#{p.id})" for p, _r in matches.values())
+            row.error("", _("Matches several registered people: %(names)s. Correct the row.", names=names))
+        elif matches:
+            person, reason = next(iter(matches.values()))
+            if row.citizen_id and person.citizen_id and person.citizen_id != row.citizen_id:
+                row.error("citizen_id", _("%(reason)s as %(name)s (#%(id)s), whose citizen ID is different.",
+                                          reason=reason.capitalize(), name=person.full_name, id=person.id))
+            else:
+                row.existing, row.match_reason = person, reason
+        if row.errors:
+            row.status = "error"
+            continue
+        current = [m for m in memberships.get(row.existing.id, [])] if row.existing else []
+        if row.existing and any(m.team_id == row.team.id for m in current):
+            row.status = "present"
+            continue
+        row.status = "join" if row.existing else "new"
+        if row.role in ("leader", "deputy"):
+            slot = (row.team.id, row.role)
+            holder = holders.get(slot)
+            role_name = _("leader") if row.role == "leader" else _("deputy leader")
+            if holder is not None:
+                row.error("role", _("%(team)s already has a %(role)s (%(name)s); change it on the team page first.",
+                                    team=row.team.name, role=role_name, name=holder.person.full_name))
+            elif slot in claimed:
+                row.error("role", _("Row %(row)s already names the %(role)s of this team.",
+                                    row=claimed[slot], role=role_name))
+            else:
+                claimed[slot] = row.number
+        if row.errors:
+            row.status = "error"
+
+
+def prepare(commune: AdminUnit, data: bytes, extension: str,
+            progress: Callable[[int], None] | None = None,
+            on_rows: Callable[[int], None] | None = None) -> ImportResult:
+    rows, ignored, skipped = read_rows(data, extension)
+    if on_rows is not None:
+        on_rows(len(rows))
+    check_rows(commune, rows, progress)
+    return ImportResult(commune=commune, rows=rows, ignored_headers=ignored, skipped_sample=skipped)
+
+
+def commit(result: ImportResult, *, filename: str, user=None, via: str = "web") -> dict[str, int]:
+    """Write every row in one transaction (or none); returns the counts written."""
+    if not result.ok:
+        raise ValueError("an import with errors cannot be committed")
+    commune = result.commune
+    today = date.today()
+    created = joined = 0
+    try:
+        for row in result.rows:
+            if row.status == "present":
+                continue
+            person = row.existing
+            if person is None:
+                person = Person(
+                    full_name=row.full_name, search_name=fold(row.full_name), birth_date=row.birth_date,
+                    gender=row.gender, ethnicity=row.ethnicity, phone=row.phone, citizen_id=row.citizen_id,
+                    youth_union=row.youth_union, position=row.position,
+                )
+                person.place_in(commune)
+                db.session.add(person)
+                created += 1
+            else:
+                joined += 1
+            db.session.add(Membership(person=person, team=row.team, role=row.role, joined_on=row.joined_on or today))
+        counts = {"rows": len(result.rows), "created": created, "joined": joined,
+                  "present": len(result.with_status("present"))}
+        kwargs = {} if user is None else {"user": user}
+        record("import", commune, object_type="admin_unit",
+               details={"what": "members", "file": filename, "via": via, "commune": commune.code, **counts},
+               **kwargs)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ImportConflict(_("Someone changed the registry while the file was being checked, and a row now "
+                               "duplicates a record. Nothing was imported; check the file again.")) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return counts

@@ -1,0 +1,397 @@
+"""Routes of the member import and of the member/team exports (on the registry blueprint).
+
+The uploaded file is kept server-side between the preview and the confirmation, under a
+random token in the instance folder; the user's session holds the token (and the user id,
+commune, name and SHA-256 of the file). Confirming re-reads that stored file, never a
+re-posted one, checks it again against the database, and writes all rows or none.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from cdt.audit.service import record
+from cdt.auth.scope import area_condition, permission_required
+from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, write_xlsx_to
+from cdt.extensions import db
+from cdt.geo.models import AdminUnit
+from cdt.registry.ethnicity import ETHNIC_GROUPS
+from cdt.registry.models import POSITION_LABELS, ROLE_LABELS
+from cdt.registry.transfer import exporting
+from cdt.registry.transfer.columns import IMPORT_COLUMNS, SAMPLE_ROW
+from cdt.registry.transfer.forms import ImportConfirmForm, ImportUploadForm
+from cdt.registry.transfer.importing import (
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    ImportConflict,
+    ImportFileError,
+    commit,
+    file_extension,
+    prepare,
+    read_rows,
+)
+from cdt.registry.views import bp
+
+SESSION_KEY = "registry_import"
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+STALE_AFTER = 6 * 3600  # seconds: forgotten uploads are removed
+
+
+# --------------------------------------------------------------------------- stored uploads
+
+def _upload_dir() -> Path:
+    """CDT_IMPORT_FOLDER, else <instance>/imports: where uploads wait for their confirmation."""
+    path = Path(current_app.config.get("CDT_IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _stored_path(token: str, ext: str) -> Path:
+    if not _TOKEN.match(token or "") or ext not in ("xlsx", "csv"):
+        abort(400)
+    return _upload_dir() / f"{token}.{ext}"
+
+
+def _remove_stale_uploads() -> None:
+    limit = time.time() - STALE_AFTER
+    for path in _upload_dir().glob("*.*"):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def _pending() -> dict | None:
+    """The current user's pending upload, when its file still exists."""
+    pending = session.get(SESSION_KEY)
+    if not isinstance(pending, dict) or pending.get("user_id") != current_user.id:
+        return None
+    path = _stored_path(pending.get("token", ""), pending.get("ext", ""))
+    if not path.exists():
+        session.pop(SESSION_KEY, None)
+        return None
+    return pending
+
+
+def _discard(pending: dict | None) -> None:
+    if pending:
+        _stored_path(pending["token"], pending["ext"]).unlink(missing_ok=True)
+    session.pop(SESSION_KEY, None)
+
+
+def _load(pending: dict) -> bytes:
+    data = _stored_path(pending["token"], pending["ext"]).read_bytes()
+    if hashlib.sha256(data).hexdigest() != pending.get("sha256"):
+        abort(400)
+    return data
+
+
+def _commune_of_user() -> AdminUnit | None:
+    area = current_user.area
+    return area if area is not None and area.level == "commune" else None
+
+
+def _commune_by_id(commune_id) -> AdminUnit:
+    commune = db.session.scalar(select(AdminUnit).where(
+        AdminUnit.id == commune_id, AdminUnit.level == "commune", area_condition(AdminUnit)))
+    if commune is None:
+        abort(404)
+    return commune
+
+
+def _after_import_url() -> str:
+    return url_for("registry.members") if "registry.members" in current_app.view_functions \
+        else url_for("registry.import_members")
+
+
+# --------------------------------------------------------------------------- import pages
+
+@bp.route("/members/import", methods=["GET", "POST"])
+@login_required
+@permission_required("registry.write")
+def import_members():
+    form = ImportUploadForm()
+    own_commune = _commune_of_user()
+    if current_user.role != "admin" and own_commune is None:
+        abort(403)
+    if own_commune is not None:
+        del form.commune
+    pending = _pending()
+    if form.validate_on_submit():
+        commune = own_commune
+        if commune is None:
+            code = (form.commune.data or "").strip()
+            commune = db.session.scalar(select(AdminUnit).where(
+                AdminUnit.code == code, AdminUnit.level == "commune", area_condition(AdminUnit))) if code else None
+            if commune is None:
+                form.commune.errors.append(_("Enter the code of a commune.") if not code
+                                           else _("There is no commune with code %(code)s.", code=code))
+        upload = form.file.data
+        filename = (upload.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:120]
+        ext = file_extension(filename)
+        data = upload.read(MAX_FILE_BYTES + 1)
+        if commune is not None:
+            try:
+                read_rows(data, ext)  # file-level checks before anything is kept
+            except ImportFileError as error:
+                form.file.errors.append(str(error))
+            else:
+                _discard(pending)
+                _remove_stale_uploads()
+                token = secrets.token_hex(16)
+                _stored_path(token, ext).write_bytes(data)
+                session[SESSION_KEY] = {
+                    "token": token, "ext": ext, "name": filename, "user_id": current_user.id,
+                    "commune_id": commune.id, "sha256": hashlib.sha256(data).hexdigest(),
+                }
+                return redirect(url_for("registry.import_preview"))
+    return render_template("registry/import.html", form=form, commune=own_commune, pending=pending,
+                           columns=IMPORT_COLUMNS, max_rows=MAX_ROWS, max_mb=MAX_FILE_BYTES // (1024 * 1024))
+
+
+def _render_preview(pending: dict, result, conflict: str | None = None, status: int = 200):
+    form = ImportConfirmForm(token=pending["token"])
+    return render_template("registry/import_preview.html", result=result, pending=pending, form=form,
+                           conflict=conflict, shown=200, role_labels=ROLE_LABELS), status
+
+
+@bp.route("/members/import/preview")
+@login_required
+@permission_required("registry.write")
+def import_preview():
+    pending = _pending()
+    if pending is None:
+        flash(_("There is no file waiting to be imported; upload it again."), "warning")
+        return redirect(url_for("registry.import_members"))
+    commune = _commune_by_id(pending["commune_id"])
+    try:
+        result = prepare(commune, _load(pending), pending["ext"])
+    except ImportFileError as error:
+        _discard(pending)
+        flash(str(error), "danger")
+        return redirect(url_for("registry.import_members"))
+    return _render_preview(pending, result)
+
+
+@bp.route("/members/import/confirm", methods=["POST"])
+@login_required
+@permission_required("registry.write")
+def import_confirm():
+    form = ImportConfirmForm()
+    pending = _pending()
+    if not form.validate_on_submit() or pending is None or not secrets.compare_digest(
+            form.token.data or "", pending["token"]):
+        flash(_("This import is no longer waiting (it was confirmed, cancelled or replaced). Upload the file again."),
+              "warning")
+        return redirect(url_for("registry.import_members"))
+    commune = _commune_by_id(pending["commune_id"])
+    try:
+        result = prepare(commune, _load(pending), pending["ext"])
+    except ImportFileError as error:
+        _discard(pending)
+        flash(str(error), "danger")
+        return redirect(url_for("registry.import_members"))
+    if not result.ok:
+        return _render_preview(pending, result, status=422)
+    try:
+        counts = commit(result, filename=pending["name"])
+    except ImportConflict as error:
+        result = prepare(commune, _load(pending), pending["ext"])
+        return _render_preview(pending, result, conflict=str(error), status=409)
+    _discard(pending)
+    flash(_("Import done: %(created)s people registered, %(joined)s registered people added to a team, "
+            "%(present)s already in their team.", **counts), "success")
+    return redirect(_after_import_url())
+
+
+@bp.route("/members/import/cancel", methods=["POST"])
+@login_required
+@permission_required("registry.write")
+def import_cancel():
+    form = ImportConfirmForm()
+    if form.validate_on_submit():
+        _discard(_pending())
+        flash(_("The import was cancelled; nothing was written."), "info")
+    return redirect(url_for("registry.import_members"))
+
+
+@bp.route("/members/import/template.xlsx")
+@login_required
+def import_template():
+    """The template: Vietnamese headers, one synthetic sample row, and a second sheet of allowed values."""
+    commune = _commune_of_user()
+    villages = []
+    if commune is not None:
+        villages = db.session.execute(
+            select(AdminUnit.code, AdminUnit.name)
+            .where(AdminUnit.parent_id == commune.id, AdminUnit.level == "village", AdminUnit.valid_to.is_(None))
+            .order_by(AdminUnit.code)).all()
+    sample = dict(SAMPLE_ROW)
+    if villages:
+        sample["village"] = villages[0].name
+    headers = [c.header_vi for c in IMPORT_COLUMNS]
+    buffer = io.BytesIO()
+    _write_template(buffer, headers, [[sample[c.key] for c in IMPORT_COLUMNS]], villages)
+    return _download(buffer.getvalue(), "mau-nhap-thanh-vien.xlsx", XLSX_MIMETYPE)
+
+
+def _write_template(buffer, headers, rows, villages) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    with force_locale("vi"):
+        roles = [str(v) for v in ROLE_LABELS.values()]
+        positions = [str(v) for v in POSITION_LABELS.values()]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Thanh vien"
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    sheet["C2"].number_format = "dd/mm/yyyy"
+    for column_cells in sheet.iter_cols(min_row=1, max_row=1):
+        sheet.column_dimensions[column_cells[0].column_letter].width = 20
+    for column in ("E", "F"):  # phone and citizen ID: text, or Excel drops the leading 0
+        for row_number in range(2, 1002):
+            sheet[f"{column}{row_number}"].number_format = "@"
+    sheet.freeze_panes = "A2"
+    guide = workbook.create_sheet("Huong dan")
+    guide.append(["Cột", "Giá trị được chấp nhận"])
+    guide.append(["Họ và tên", "Bắt buộc"])
+    guide.append(["Giới tính", "Nam, Nữ (bắt buộc)"])
+    guide.append(["Ngày sinh", "ngày/tháng/năm, ví dụ 15/03/1995; tuổi từ 15 đến 80"])
+    guide.append(["Dân tộc", "Tên một trong 54 dân tộc (bắt buộc): " + ", ".join(ETHNIC_GROUPS.values())])
+    guide.append(["Số điện thoại", "Di động hoặc cố định, ví dụ 0912 345 678"])
+    guide.append(["Số CCCD", "12 chữ số (không bắt buộc)"])
+    guide.append(["Đoàn viên", "Có, hoặc để trống"])
+    guide.append(["Chức danh", ", ".join(positions)])
+    guide.append(["Thôn, tổ dân phố", "Mã hoặc tên thôn của xã (bắt buộc)"])
+    guide.append(["Vai trò trong tổ", ", ".join(roles) + " (để trống: Thành viên)"])
+    guide.append(["Ngày tham gia", "ngày/tháng/năm (để trống: ngày nhập)"])
+    guide.append(["Dòng mẫu", "Dòng “Nguyễn Văn Mẫu” được bỏ qua khi nhập; có thể xoá."])
+    if villages:
+        guide.append([])
+        guide.append(["Mã thôn", "Tên thôn"])
+        for code, name in villages:
+            guide.append([code, name])
+    guide.column_dimensions["A"].width = 22
+    guide.column_dimensions["B"].width = 90
+    workbook.save(buffer)
+
+
+# --------------------------------------------------------------------------- exports
+
+def _download(data, filename: str, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _filters_for_audit() -> dict:
+    return {k: v[:100] for k, v in request.args.items() if k != "page"}
+
+
+def _audit_export(what: str, rows: int) -> None:
+    record("export", details={"what": what, "rows": rows, "filters": _filters_for_audit()})
+    db.session.commit()
+
+
+def _stamp() -> str:
+    return date.today().isoformat()
+
+
+def _csv_response(what: str, columns, rows) -> Response:
+    response = Response(stream_with_context(iter_csv([c.key for c in columns], rows)), mimetype=CSV_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{what}-{_stamp()}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _xlsx_response(what: str, title: str, columns, rows) -> Response:
+    """Build the workbook in a temporary file (write-only mode: constant memory), then stream it."""
+    spool = tempfile.TemporaryFile()
+    try:
+        write_xlsx_to(spool, [str(c.label) for c in columns], rows, title,
+                      column_widths=[max(10, min(30, len(str(c.label)) + 4)) for c in columns])
+        size = spool.tell()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+
+    def chunks():
+        try:
+            while True:
+                block = spool.read(256 * 1024)
+                if not block:
+                    break
+                yield block
+        finally:
+            spool.close()
+
+    response = Response(chunks(), mimetype=XLSX_MIMETYPE)
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f'attachment; filename="{what}-{_stamp()}.xlsx"'
+    response.headers["Cache-Control"] = "no-store"
+    response.call_on_close(spool.close)
+    return response
+
+
+@bp.route("/members/export.csv")
+@login_required
+def export_members_csv():
+    columns = exporting.member_columns()
+    _audit_export("members.csv", exporting.count_members(request.args))
+    return _csv_response("members", columns, exporting.member_rows(request.args, columns, human=False))
+
+
+@bp.route("/members/export.xlsx")
+@login_required
+def export_members_xlsx():
+    columns = exporting.member_columns()
+    _audit_export("members.xlsx", exporting.count_members(request.args))
+    return _xlsx_response("members", _("Members"), columns, exporting.member_rows(request.args, columns, human=True))
+
+
+@bp.route("/teams/export.csv")
+@login_required
+def export_teams_csv():
+    columns = list(exporting.TEAM_COLUMNS)
+    _audit_export("teams.csv", exporting.count_teams(request.args))
+    return _csv_response("teams", columns, exporting.team_rows(request.args, columns, human=False))
+
+
+@bp.route("/teams/export.xlsx")
+@login_required
+def export_teams_xlsx():
+    columns = list(exporting.TEAM_COLUMNS)
+    _audit_export("teams.xlsx", exporting.count_teams(request.args))
+    return _xlsx_response("teams", _("Teams"), columns, exporting.team_rows(request.args, columns, human=True))
+
