@@ -809,3 +809,24 @@ def test_scenario_youth_trains_two_communes_of_bac_ha(app, client):
     assert after[BAN_PHO].trained_members == before[BAN_PHO].trained_members
     report = client.get("/units/085").get_data(as_text=True)
     assert report  # the district page (coverage) renders for the coordinator
+
+
+def test_stale_edit_is_refused_and_empty_session_can_be_deleted(app, client):
+    login(client, "youth")
+    sid = create(client, app)
+    with app.app_context():
+        old_version = db.session.get(TrainingSession, sid).version_id
+    assert client.post(f"/training/{sid}/edit", data=session_data(
+        app, title="Mới", version_id=str(old_version))).status_code == 302
+    response = client.post(f"/training/{sid}/edit", data=session_data(
+        app, title="Cũ đè lên", version_id=str(old_version)))
+    assert response.status_code == 200
+    assert "Người khác vừa sửa" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(TrainingSession, sid).title == "Mới"
+    assert client.get(f"/training/{sid}/delete").status_code == 405  # no GET changes anything
+    assert client.post(f"/training/{sid}/delete").status_code == 302
+    with app.app_context():
+        assert db.session.get(TrainingSession, sid) is None
+        assert db.session.scalar(select(AuditEvent.id).where(
+            AuditEvent.action == "training_session.delete", AuditEvent.object_id == sid))
