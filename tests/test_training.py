@@ -830,3 +830,13 @@ def test_stale_edit_is_refused_and_empty_session_can_be_deleted(app, client):
         assert db.session.get(TrainingSession, sid) is None
         assert db.session.scalar(select(AuditEvent.id).where(
             AuditEvent.action == "training_session.delete", AuditEvent.object_id == sid))
+
+
+def test_unreadable_numbers_give_one_vietnamese_error(app, client):
+    login(client, "youth")
+    response = client.post("/training/new", data=session_data(app, capacity="abc", hours="x"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert page.count("Không phải là số nguyên hợp lệ.") == 1
+    assert page.count("Không phải là số hợp lệ.") == 1
+    assert "Not a valid" not in page and "Nhập một số từ 1" not in page

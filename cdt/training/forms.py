@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,12 +20,55 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from cdt.training.models import MODE_LABELS, SESSION_STATUS_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_LENGTH = timedelta(days=7)
+
+
+# WTForms' own messages, listed so that they are extracted and translated with ours.
+WTFORMS_MESSAGES = (
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    _l("Not a valid datetime value."),
+    _l("Not a valid decimal value."),
+    _l("Not a valid integer value."),
+    _l("This field is required."),
+)
+
+
+class _Translations:
+    """WTForms' messages through the app's catalogue (Vietnamese by default)."""
+
+    def gettext(self, string):
+        return gettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return ngettext(singular, plural, n)
+
+
+class TrainingForm(FlaskForm):
+    class Meta:
+        def get_translations(self, form):
+            return _Translations()
+
+
+class ValidInput:
+    """Stop the chain quietly when the value could not even be read (one error, not two)."""
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise StopValidation()
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -41,7 +85,7 @@ def _blank_to_none(value):
     return value or None
 
 
-class SessionForm(FlaskForm):
+class SessionForm(TrainingForm):
     title = StringField(_l("Title"), filters=[_strip],
                         validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
     topic_id = SelectField(_l("Topic"), coerce=int, validators=[InputRequired(_l("Choose a topic."))])
@@ -52,12 +96,12 @@ class SessionForm(FlaskForm):
     ends_at = DateTimeLocalField(_l("Ends"), format=DATETIME_FORMAT,
                                  validators=[InputRequired(_l("Enter the end date and time."))])
     hours = DecimalField(_l("Training hours"), places=1, validators=[
-        Optional(), NumberRange(min=Decimal("0.5"), max=Decimal("80"), message=_l("Enter between 0.5 and 80 hours."))
+        Optional(), ValidInput(), NumberRange(min=Decimal("0.5"), max=Decimal("80"), message=_l("Enter between 0.5 and 80 hours."))
     ])
     venue = StringField(_l("Venue"), filters=[_blank_to_none], validators=[Length(max=200)])
     trainer = StringField(_l("Trainer"), filters=[_blank_to_none], validators=[Length(max=120)])
     capacity = IntegerField(_l("Capacity (people)"), validators=[
-        Optional(), NumberRange(min=1, max=10000, message=_l("Enter a number between 1 and 10,000."))
+        Optional(), ValidInput(), NumberRange(min=1, max=10000, message=_l("Enter a number between 1 and 10,000."))
     ])
     area_id = SelectField(_l("Area served"), coerce=int, validators=[InputRequired(_l("Choose the area served."))])
     notes = TextAreaField(_l("Notes"), filters=[_blank_to_none], validators=[Length(max=2000)])
@@ -99,7 +143,7 @@ class SessionForm(FlaskForm):
         }
 
 
-class InviteTeamsForm(FlaskForm):
+class InviteTeamsForm(TrainingForm):
     """Team ids come as repeated `team` values (checkboxes), parsed and checked in the view."""
     who = RadioField(_l("Who to invite"), default="all", choices=options([
         ("all", _l("All current members")),
@@ -107,19 +151,19 @@ class InviteTeamsForm(FlaskForm):
     ]))
 
 
-class IdsForm(FlaskForm):
+class IdsForm(TrainingForm):
     """A POST whose ids (checkboxes) are read from the request and checked against the area."""
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(TrainingForm):
     hours = DecimalField(_l("Hours attended"), places=1, validators=[
-        InputRequired(_l("Enter the hours attended.")),
+        InputRequired(_l("Enter the hours attended.")), ValidInput(),
         NumberRange(min=Decimal("0.5"), max=Decimal("80"), message=_l("Enter between 0.5 and 80 hours.")),
     ])
     q = StringField(_l("Find a walk-in by name"), filters=[_strip], validators=[Length(max=120)])
 
 
-class TopicForm(FlaskForm):
+class TopicForm(TrainingForm):
     name_vi = StringField(_l("Name (Vietnamese)"), filters=[_strip],
                           validators=[DataRequired(_l("Enter the Vietnamese name.")), Length(max=160)])
     name_en = StringField(_l("Name (English)"), filters=[_strip],
