@@ -190,7 +190,7 @@ def test_registered_person_is_added_to_the_team_not_duplicated(app, login_as):
     upload(client, csv_bytes([row, [*row[:8], same_village, ""]][:1]), "a.csv")
     html, counts, token = preview(client)
     assert counts["join"] == 1 and counts["new"] == 0
-    assert "same name and birth date" in html or "trùng họ tên và ngày sinh" in html
+    assert "same name and birth date" in html or "cùng họ tên và ngày sinh" in html
     before = people(app)
     client.post("/members/import/confirm", data={"token": token})
     assert people(app) == before
@@ -432,7 +432,7 @@ def test_formula_like_values_are_exported_as_text(app, login_as):
     client = login_as("commune")
     wb = load_workbook(io.BytesIO(client.get("/members/export.xlsx").data))
     sheet = wb.worksheets[0]
-    assert [c.value for c in sheet[1]][:2] == ["ID", "Họ và tên"]
+    assert [c.value for c in sheet[1]][:2] == ["Mã số", "Họ và tên"]  # headers in the user's language
     cells = [c for row in sheet.iter_rows(min_row=2) for c in row if c.value in (hostile, "@SUM(1+1)")]
     assert len(cells) >= 2
     assert all(c.data_type == "s" for c in cells)  # a string cell, never a formula ("f")
