@@ -479,3 +479,17 @@ def test_page_is_vietnamese_and_has_no_inline_style(client, login_as):
     assert "style=" not in page
     assert "<rect" in page  # the bars
     assert "Độ phủ" in page
+
+
+def test_country_totals_use_the_same_definitions(app):
+    from cdt.reports.queries import country_summary
+
+    with app.app_context():
+        lao_cai = db.session.scalar(select(AdminUnit).where(AdminUnit.code == "10"))
+        for as_of in (date(2022, 6, 1), date(2023, 6, 30), None):
+            country = country_summary(as_of)
+            province = summary(lao_cai, as_of)
+            fields = ("villages", "teams", "members", "memberships", "youth_union_members", "leaders",
+                      "trained_members", "sessions_held")
+            assert [getattr(country, f) for f in fields] == [getattr(province, f) for f in fields]
+        assert summary(lao_cai, date(2022, 6, 1)).teams < 1562  # teams were established during 2022
