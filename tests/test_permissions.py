@@ -202,6 +202,11 @@ class World:
     counter: int = 0
 
 
+def citizen_id(n: int) -> str:
+    """12 digits, distinctive enough to be searched for in a page."""
+    return f"0{98765:05d}{n:06d}"
+
+
 def _make_objects(world: World, location: str) -> dict:
     """A fresh team (in a new village), person, membership, training session and invitation
     in the commune of `location`; returns the URL arguments naming them."""
@@ -221,7 +226,7 @@ def _make_objects(world: World, location: str) -> dict:
     team = Team(village_id=village.id, name=f"Tổ CNS {MARKER[location]} {n}", status="active")
     team.place_in(village)
     person = Person(full_name=f"Lò Văn {MARKER[location]} {n}", search_name=f"lo van {MARKER[location].lower()} {n}",
-                    gender="male", ethnicity="kinh")
+                    gender="male", ethnicity="kinh", citizen_id=citizen_id(n), birth_date=date(1990, 1, 1 + n % 28))
     person.place_in(commune)
     db.session.add_all([team, person])
     db.session.flush()
@@ -400,7 +405,7 @@ def _walk(app, world: World, endpoint: str, rules=None, spec=None) -> list[str]:
                         before = fingerprint(values)
                 response = client.open(url, method=method, data={})
                 got = _outcome(response)
-                text = response.get_data(as_text=True) if _is_text(response) else ""
+                text = _text_of(response)
                 response.close()
                 who = role or "anonymous"
                 if got not in expected:
@@ -411,6 +416,8 @@ def _walk(app, world: World, endpoint: str, rules=None, spec=None) -> list[str]:
                         if fingerprint(values) != before:
                             failures.append(f"{method} {url} ({endpoint}) as {who} [{location}]: "
                                             f"refused but the database changed")
+                if method == "GET" and role == "youth" and got == 200 and CITIZEN_ID_PREFIX in text:
+                    failures.append(f"GET {url} ({endpoint}) as youth: shows a citizen ID")
                 if method == "GET" and role not in (None, "admin") and got == 200:
                     for other in LOCATIONS:
                         if other not in INSIDE[role] and _shows(text, other):
@@ -423,6 +430,24 @@ def _shows(text: str, location: str) -> bool:
     """Whether a page shows an object of `location` (object names are "<marker> <number>";
     a query echoed back holds the marker alone)."""
     return re.search(MARKER[location] + r" \d", text) is not None
+
+
+CITIZEN_ID_PREFIX = "098765"
+
+
+def _text_of(response) -> str:
+    """The text of a page, a CSV, or an XLSX workbook (all its XML parts)."""
+    if _is_text(response):
+        return response.get_data(as_text=True)
+    data = response.get_data()
+    if data[:2] == b"PK":
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return " ".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist()
+                            if name.endswith(".xml"))
+    return ""
 
 
 def _is_text(response) -> bool:
@@ -476,7 +501,7 @@ def test_foreign_query_parameters_never_widen_the_area(app, world, endpoint):
             for query in attempts:
                 client = _client(app, role)
                 response = client.get(rule, query_string=query)
-                text = response.get_data(as_text=True) if _is_text(response) else ""
+                text = _text_of(response)
                 response.close()
                 if response.status_code >= 500:
                     failures.append(f"GET {rule}?{query} as {role}: {response.status_code}")
@@ -522,3 +547,105 @@ def test_the_walk_catches_a_broken_route(database_url, world):
     assert any("as commune: shows an object of the foreign area" in f for f in failures), failures
     with app.app_context():
         db.engine.dispose()
+
+
+# --- hidden fields and tampered ids from a foreign area ------------------------------------------
+
+def _area_rows(commune_id: int) -> str:
+    """Exact rows of everything that lies in (or points into) one commune."""
+    from cdt.registry.models import Membership, Person, Team
+    from cdt.training.models import Attendance, Invitation, TrainingSession
+
+    teams = select(Team.id).where(Team.commune_id == commune_id)
+    people = select(Person.id).where(Person.commune_id == commune_id)
+    sessions = select(TrainingSession.id).where(TrainingSession.commune_id == commune_id)
+    parts = [
+        select(Team.__table__).where(Team.commune_id == commune_id).order_by(Team.id),
+        select(Person.__table__).where(Person.commune_id == commune_id).order_by(Person.id),
+        select(Membership.__table__).where(Membership.team_id.in_(teams) | Membership.person_id.in_(people))
+        .order_by(Membership.id),
+        select(TrainingSession.__table__).where(TrainingSession.commune_id == commune_id).order_by(TrainingSession.id),
+        select(Invitation.__table__).where(Invitation.session_id.in_(sessions) | Invitation.person_id.in_(people)
+                                           | Invitation.team_id.in_(teams)).order_by(Invitation.id),
+        select(Attendance.__table__).where(Attendance.session_id.in_(sessions) | Attendance.person_id.in_(people))
+        .order_by(Attendance.id),
+    ]
+    digest = hashlib.sha256()
+    for stmt in parts:
+        for row in db.session.execute(stmt):
+            digest.update(repr(tuple(row)).encode())
+        digest.update(b"|")
+    db.session.rollback()
+    return digest.hexdigest()
+
+
+def _hostile_body(world: World, location: str, objects: dict, app, endpoint: str) -> dict:
+    """A plausible, complete form whose every reference names an object of `location`."""
+    from cdt.geo.models import AdminUnit
+
+    with app.app_context():
+        commune = db.session.get(AdminUnit, world.units[location])
+        world.counter += 1
+        village = AdminUnit(code=f"{commune.code}-8{world.counter:02d}", name=f"Thôn trống {world.counter}",
+                            level="village", kind="village", parent_id=commune.id, province_id=commune.province_id,
+                            district_id=commune.district_id, commune_id=commune.id)
+        db.session.add(village)
+        db.session.commit()
+        village_id = village.id  # a village without a team: a new team could go there
+        topic_id = _first_topic()
+    when = (date.today() + timedelta(days=30)).isoformat()
+    return {
+        # references (single and repeated)
+        "village_id": village_id, "team_id": objects["team_id"], "membership_id": objects["membership_id"],
+        "person_id": objects["person_id"], "session_id": objects["session_id"], "area_id": world.units[location],
+        "team": objects["team_id"], "person": objects["person_id"], "present": objects["person_id"],
+        "commune": world.codes[location], "unit": world.codes[location], "area": world.codes[location],
+        # the rest of the forms, valid
+        "name": f"Tổ CNS hostile {MARKER[location]} 1", "full_name": f"Lò Thị {MARKER[location]} 99",
+        "title": f"Tập huấn hostile {MARKER[location]} 1", "gender": "female", "birth_date": "1996-04-05",
+        "ethnicity": "kinh", "role": "member", "joined_on": "2025-01-02", "left_on": date.today().isoformat(),
+        "moved_on": date.today().isoformat(), "established_on": "2024-01-02",
+        "status": "planned" if endpoint.startswith("training.") else "active",
+        "topic_id": topic_id, "mode": "in_person", "starts_at": f"{when}T08:00", "ends_at": f"{when}T11:00",
+        "hours": "3", "who": "all", "youth_union": "y", "venue": "Nhà văn hóa thôn",
+    }
+
+
+HOSTILE_WRITES = sorted(
+    (endpoint, role)
+    for endpoint, methods in SPEC.items()
+    if "POST" in methods and methods["POST"].roles is not None and methods["POST"].scoped
+    for role in ("commune", "youth")
+    if role in methods["POST"].roles
+)
+
+
+@pytest.mark.parametrize("endpoint,role", HOSTILE_WRITES)
+def test_foreign_ids_in_a_form_are_refused(app, world, endpoint, role):
+    """An allowed write on an object of the user's own area, whose form names objects of
+    another district (sibling) or province (foreign): nothing in those areas changes."""
+    if endpoint not in RULES:
+        pytest.skip(f"{endpoint} no longer exists")
+    WORLD_USERS.clear()
+    WORLD_USERS.update(world.users)
+    failures = []
+    for rule, args, methods in RULES[endpoint]:
+        if "POST" not in methods:
+            continue
+        for location in ("sibling", "foreign"):
+            with app.app_context():
+                target = _make_objects(world, location)
+            values = _args_for(world, args, "own", True, app, endpoint)
+            url = _url(rule, values)
+            body = _hostile_body(world, location, target, app, endpoint)
+            with app.app_context():
+                before = _area_rows(world.units[location])
+            response = _client(app, role).post(url, data=body)
+            response.close()
+            if response.status_code >= 500:
+                failures.append(f"POST {url} ({endpoint}) as {role} naming {location} objects: {response.status_code}")
+            with app.app_context():
+                if _area_rows(world.units[location]) != before:
+                    failures.append(f"POST {url} ({endpoint}) as {role} naming {location} objects: "
+                                    f"the {location} area changed (status {response.status_code})")
+    assert not failures, "\n".join(failures)
