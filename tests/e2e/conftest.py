@@ -93,6 +93,9 @@ def live_server(template_database, tmp_path):
     })
     handler = _Errors()
     app.logger.addHandler(handler)
+    requests_log = logging.getLogger("werkzeug")
+    level = requests_log.level
+    requests_log.setLevel(logging.WARNING)  # one line per request drowns a failure's report
     server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
@@ -102,6 +105,7 @@ def live_server(template_database, tmp_path):
     thread.join(timeout=10)
     server.server_close()
     app.logger.removeHandler(handler)
+    requests_log.setLevel(level)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
