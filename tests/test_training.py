@@ -445,6 +445,8 @@ def test_attendance_refuses_foreign_people_future_and_cancelled_sessions(app, cl
     assert response.status_code == 200
     response = client.post(f"/training/{sid}/attendance", data={"hours": "2", "action": "save"})
     assert response.status_code == 200  # nobody ticked
+    response = client.post(f"/training/{sid}/attendance", data={"present": [own], "hours": "2.5", "action": "save"})
+    assert "Số giờ không được vượt quá thời lượng" in response.get_data(as_text=True)  # the session lasts 2 h
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Attendance).where(
             Attendance.session_id.in_([sid, future, cancelled]))) == 0

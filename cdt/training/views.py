@@ -308,6 +308,8 @@ def attendance(session_id: int):
                                               "begun."))
                 elif not present:
                     form.form_errors.append(_("Tick at least one person who came."))
+                elif form.hours.data > services.default_hours(ts):
+                    form.hours.errors.append(_("The hours cannot exceed the length of the session."))
                 else:
                     result = services.record_attendance(ts, checked, invited, Decimal(form.hours.data),
                                                         current_user)
