@@ -502,3 +502,28 @@ def test_export_runs_a_fixed_number_of_queries(app, login_as):
         event.remove(engine, "before_cursor_execute", count)
     assert big_rows > 7000 and small_rows < 200
     assert big == small
+
+
+def test_confirm_rechecks_the_database_and_a_second_confirm_writes_nothing(app, login_as):
+    client = login_as("commune")
+    upload(client, csv_bytes(GOOD), "a.csv")
+    _, counts, token = preview(client)
+    assert counts["new"] == 3
+    # Meanwhile someone registers the first person of the file (same phone).
+    with app.app_context():
+        commune = db.session.scalar(select(AdminUnit).where(AdminUnit.code == "02866"))
+        person = Person(full_name="Lò Thị Nhập", search_name=fold("Lò Thị Nhập"), gender="female", ethnicity="tay",
+                        phone="+84912777001")
+        person.place_in(commune)
+        db.session.add(person)
+        db.session.commit()
+        person_id = person.id
+    before = people(app)
+    assert client.post("/members/import/confirm", data={"token": token}).status_code == 302
+    assert people(app) == before + 2  # the first row joined the registered person instead
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Membership).where(
+            Membership.person_id == person_id)) == 1
+    response = client.post("/members/import/confirm", data={"token": token})
+    assert response.status_code == 302 and people(app) == before + 2
+    assert stored_uploads(app) == []

@@ -209,20 +209,39 @@ def import_confirm():
               "warning")
         return redirect(url_for("registry.import_members"))
     commune = _commune_by_id(pending["commune_id"])
+    # Claim the stored file (an atomic rename): a double click or a second tab confirming the same
+    # upload at the same moment finds it gone and writes nothing.
+    path = _stored_path(pending["token"], pending["ext"])
+    claimed = path.with_name(path.name + ".work")
     try:
-        result = prepare(commune, _load(pending), pending["ext"])
+        path.rename(claimed)
+    except FileNotFoundError:
+        flash(_("This import is no longer waiting (it was confirmed, cancelled or replaced). Upload the file again."),
+              "warning")
+        return redirect(url_for("registry.import_members"))
+    try:
+        data = claimed.read_bytes()
+        if hashlib.sha256(data).hexdigest() != pending.get("sha256"):
+            abort(400)
+        result = prepare(commune, data, pending["ext"])
+        if result.ok:
+            counts = commit(result, filename=pending["name"])
     except ImportFileError as error:
-        _discard(pending)
+        claimed.unlink(missing_ok=True)
+        session.pop(SESSION_KEY, None)
         flash(str(error), "danger")
         return redirect(url_for("registry.import_members"))
-    if not result.ok:
-        return _render_preview(pending, result, status=422)
-    try:
-        counts = commit(result, filename=pending["name"])
     except ImportConflict as error:
-        result = prepare(commune, _load(pending), pending["ext"])
-        return _render_preview(pending, result, conflict=str(error), status=409)
-    _discard(pending)
+        claimed.rename(path)
+        return _render_preview(pending, prepare(commune, data, pending["ext"]), conflict=str(error), status=409)
+    except BaseException:
+        claimed.rename(path)
+        raise
+    if not result.ok:
+        claimed.rename(path)
+        return _render_preview(pending, result, status=422)
+    claimed.unlink(missing_ok=True)
+    session.pop(SESSION_KEY, None)
     flash(_("Import done: %(created)s people registered, %(joined)s registered people added to a team, "
             "%(present)s already in their team.", **counts), "success")
     return redirect(_after_import_url())
