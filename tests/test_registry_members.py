@@ -380,3 +380,25 @@ def test_add_to_team_as_deputy_when_one_exists_is_refused(app, login_as):
     assert 'id="add-role-error"' in response.get_data(as_text=True)
     with app.app_context():
         assert len(current(db.session.get(type(second), second_id), "deputy")) == 1
+
+
+@pytest.mark.csrf
+def test_registry_forms_need_the_csrf_token(app, client):
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": "commune", "password": "cdt-demo-2023", "csrf_token": token})
+    with app.app_context():
+        before = count(Person)
+        team = teams_of(COMMUNE_CODE)[0]
+        team_id, deputy = team.id, current(team, "deputy")[0].id
+    assert client.post("/members/new", data=person_form()).status_code == 400
+    assert client.post(f"/teams/{team_id}/leader", data={"leader-membership_id": str(deputy)}).status_code == 400
+    # With the token from the page, the same form saves.
+    html = client.get("/members/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    assert client.post("/members/new", data={**person_form(), "csrf_token": token}).status_code == 302
+    with app.app_context():
+        assert count(Person) == before + 1
+        assert db.session.get(Membership, deputy).role == "deputy"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cdt.audit.models import AuditEvent
 from cdt.extensions import db
@@ -62,11 +62,16 @@ def test_team_list_filters_for_district_staff(app, login_as):
         expected = len(teams_of(COMMUNE_CODE))
     html = client.get("/teams", query_string={"commune": commune_id}).get_data(as_text=True)
     assert f"Số tổ tìm thấy: {expected}" in html
-    # A commune of another district gives nothing (the filter cannot widen the area).
+    # A commune of another district cannot widen the area: it is ignored (the district's teams only).
     with app.app_context():
-        foreign = db.session.scalar(select(AdminUnit.id).where(AdminUnit.level == "commune",
-                                                               AdminUnit.district_id != unit("085").id))
-    assert "Số tổ tìm thấy: 0" in client.get("/teams", query_string={"commune": foreign}).get_data(as_text=True)
+        foreign = db.session.scalar(select(AdminUnit).where(AdminUnit.level == "commune",
+                                                            AdminUnit.district_id != unit("085").id))
+        foreign_id, foreign_team = foreign.id, teams_of(foreign.code)[0].id
+        district_teams = db.session.scalar(select(func.count()).select_from(Team).where(
+            Team.district_id == unit("085").id))
+    html = client.get("/teams", query_string={"commune": foreign_id, "per_page": 100}).get_data(as_text=True)
+    assert f'href="/teams/{foreign_team}"' not in html
+    assert f"Số tổ tìm thấy: {district_teams}" in html
 
 
 def test_team_page_shows_members_history_training_and_share_trained(app, login_as):

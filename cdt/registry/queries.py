@@ -81,6 +81,21 @@ def area_options(args: dict, user: Any = None) -> dict[str, list]:
     return options
 
 
+def drop_stale_choices(filters, options: dict) -> None:
+    """A commune, village or team left in the URL from another district (or commune) is ignored
+    rather than silently emptying the list: the selects no longer offer it."""
+    from flask_login import current_user
+
+    area = current_user.area
+    if getattr(filters, "commune", None) and (area is None or area.level in ("province", "district")) \
+            and filters.commune not in {row[0] for row in options["communes"]}:
+        filters.commune = None
+    for name, key in (("village", "villages"), ("team", "teams")):
+        value = getattr(filters, name, None)
+        if value and value not in {row[0] for row in options[key]}:
+            setattr(filters, name, None)
+
+
 # --------------------------------------------------------------------------- teams
 
 

@@ -73,10 +73,12 @@ def _user_commune() -> AdminUnit | None:
 @login_required
 def teams():
     filters = queries.TeamFilters.from_args(request.args)
+    options = queries.area_options(request.args)
+    queries.drop_stale_choices(filters, options)
     page = db.paginate(queries.team_ids_select(filters), **_page_args())
     rows = queries.team_rows(list(page.items))
     return render_template("registry/teams.html", filters=filters, page=page, rows=rows,
-                           options=queries.area_options(request.args), statuses=TEAM_STATUS_LABELS)
+                           options=options, statuses=TEAM_STATUS_LABELS)
 
 
 @bp.get("/teams/<int:team_id>")
@@ -196,11 +198,13 @@ def team_set_role(team_id: int, role: str):
 @login_required
 def members():
     filters = queries.MemberFilters.from_args(request.args)
+    options = queries.area_options(request.args)
+    queries.drop_stale_choices(filters, options)
     page = db.paginate(queries.member_select(filters), **_page_args())
     people = list(page.items)
     teams_of = queries.current_memberships_of([p.id for p in people])
     return render_template("registry/members.html", filters=filters, page=page, people=people, teams_of=teams_of,
-                           options=queries.area_options(request.args), roles=ROLE_LABELS)
+                           options=options, roles=ROLE_LABELS)
 
 
 def _person_actions(person: Person, memberships: list[Membership]) -> dict:
