@@ -265,6 +265,13 @@ def world(app):
         for location, unit in (("own", own), ("sibling", sibling), ("foreign", foreign)):
             w.units[location] = unit.id
             w.codes[location] = unit.code
+        # The units outside show their marker too, so a report or a select that leaks them is seen.
+        sibling.name = f"Xã {MARKER['sibling']} 0"
+        db.session.get(AdminUnit, sibling.district_id).name = f"Huyện {MARKER['sibling']} 0"
+        foreign.name = f"Xã {MARKER['foreign']} 0"
+        db.session.get(AdminUnit, foreign.district_id).name = f"Quận {MARKER['foreign']} 0"
+        province_01.name = f"Thành phố {MARKER['foreign']} 0"
+        db.session.commit()
         for location in LOCATIONS:
             w.shared[location] = _make_objects(w, location)
         for username in ROLES:
