@@ -84,14 +84,17 @@ def measure(url: str, label: str) -> list[tuple]:
             compiled = coverage_statement(parent, level, as_of).compile(
                 db.engine, compile_kwargs={"literal_binds": True})
             sql = str(compiled)
+            postgres = db.engine.dialect.name == "postgresql"
 
             def report(parent=parent, level=level):
                 return coverage(parent, level, as_of)
 
-            def bare(sql=sql):
+            def bare(sql=sql, postgres=postgres):
                 raw = db.engine.raw_connection()
                 try:
                     cursor = raw.cursor()
+                    if postgres:
+                        cursor.execute("SET LOCAL jit = off")  # as the report does
                     cursor.execute(sql)
                     rows = cursor.fetchall()
                     cursor.close()
