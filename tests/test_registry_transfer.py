@@ -527,3 +527,15 @@ def test_confirm_rechecks_the_database_and_a_second_confirm_writes_nothing(app, 
     response = client.post("/members/import/confirm", data={"token": token})
     assert response.status_code == 302 and people(app) == before + 2
     assert stored_uploads(app) == []
+
+
+def test_fast_export_phone_format_equals_display_phone(app):
+    from cdt.registry.rules import display_phone
+    from cdt.registry.transfer.exporting import phone_for_export
+
+    with app.app_context():
+        phones = db.session.scalars(select(Person.phone).where(Person.phone.is_not(None))).all()
+    phones += ["+842143812345", "+84243123456", "+84321234567", "+84812345678", "+84112345678"]
+    assert len(phones) > 6000
+    assert [phone_for_export(p) for p in phones] == [display_phone(p) for p in phones]
+    assert phone_for_export(None) == "" and phone_for_export("+84912345678") == "0912 345 678"

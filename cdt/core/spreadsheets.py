@@ -40,6 +40,7 @@ from typing import IO, Any
 from flask_babel import gettext as _
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
 
 # Limits of open_xlsx_safely (an ordinary 20,000-row workbook is a few MB expanded, ~20 entries).
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
@@ -62,6 +63,8 @@ def is_formula_like(value: Any) -> bool:
 
 def safe_cell(value: Any) -> Any:
     """A value ready for a CSV cell: text that could start a formula gets a leading apostrophe."""
+    if type(value) is str:  # the common case first: exports call this for every cell
+        return "'" + value if value and value[0] in _FORMULA_FIRST else value
     if value is None:
         return ""
     if isinstance(value, bool):

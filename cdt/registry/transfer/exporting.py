@@ -41,6 +41,18 @@ from cdt.registry.models import (
 from cdt.registry.rules import display_phone
 
 YIELD_PER = 2000
+_MOBILE_FIRST = frozenset("35789")
+
+
+def phone_for_export(stored: str | None) -> str:
+    """rules.display_phone, with a fast path for mobile numbers (most of them; phonenumbers costs
+    ~0.1 ms a number, a minute for 400,000 rows): '+84912345678' -> '0912 345 678'.
+    A test proves the fast path equals display_phone."""
+    if not stored:
+        return ""
+    if len(stored) == 12 and stored.startswith("+84") and stored[3] in _MOBILE_FIRST and stored[3:].isdigit():
+        return f"0{stored[3:6]} {stored[6:9]} {stored[9:]}"
+    return display_phone(stored)
 
 Village = aliased(AdminUnit, name="x_village")
 Commune = aliased(AdminUnit, name="x_commune")
@@ -153,44 +165,46 @@ def member_rows(args, columns: list[ExportColumn], *, human: bool) -> Iterator[l
     here, before the response streams; the generator itself only reads rows.
     """
     keys = [c.key for c in columns]
-    gender = {k: str(v) for k, v in GENDER_LABELS.items()}
-    roles = {k: str(v) for k, v in ROLE_LABELS.items()}
-    positions = {k: str(v) for k, v in POSITION_LABELS.items()}
-    yes, no = _("Yes"), _("No")
+    if keys[:len(MEMBER_COLUMNS)] != [c.key for c in MEMBER_COLUMNS]:
+        raise ValueError("member columns out of order")
+    with_citizen_id = CITIZEN_ID_COLUMN.key in keys
+    if human:
+        labels = (
+            {k: str(v) for k, v in GENDER_LABELS.items()}, dict(ETHNIC_GROUPS),
+            {k: str(v) for k, v in POSITION_LABELS.items()}, {k: str(v) for k, v in ROLE_LABELS.items()},
+            _("Yes"), _("No"),
+        )
+    else:
+        labels = None
     stmt = _member_statement(args).execution_options(yield_per=YIELD_PER)
-    return _member_generator(stmt, keys, human, gender, roles, positions, yes, no)
+    return _member_generator(stmt, with_citizen_id, labels)
 
 
-def _member_generator(stmt, keys, human, gender, roles, positions, yes, no) -> Iterator[list[Any]]:
-    for r in db.session.execute(stmt):
-        values = {
-            "id": r.id,
-            "full_name": r.full_name,
-            "birth_date": r.birth_date,
-            "phone": display_phone(r.phone),
-            "team_id": r.team_id,
-            "team_name": r.team_name,
-            "village_code": r.village_code,
-            "village_name": r.village_name,
-            "commune_code": r.commune_code,
-            "commune_name": r.commune_name,
-            "district_code": r.district_code,
-            "district_name": r.district_name,
-            "citizen_id": r.citizen_id,
-            "joined_on": r.joined_on,
-            "first_trained_on": r.first_trained_on,
-        }
-        trained = r.first_trained_on is not None
-        if human:
-            values.update(
-                gender=gender.get(r.gender, r.gender), ethnicity=ETHNIC_GROUPS.get(r.ethnicity, r.ethnicity),
-                youth_union=yes if r.youth_union else no, position=positions.get(r.position, r.position),
-                role=roles.get(r.role, r.role), trained=yes if trained else no,
-            )
+def _member_generator(stmt, with_citizen_id: bool, labels) -> Iterator[list[Any]]:
+    # Rows are built positionally (no dict per row): this loop runs 400,000 times for the nation.
+    phone = phone_for_export
+    if labels is not None:
+        genders, ethnicities, positions, roles, yes, no = labels
+    for (pid, full_name, gender, birth_date, ethnicity, raw_phone, youth_union, position, citizen_id,
+         first_trained_on, team_id, role, joined_on, team_name, village_code, village_name, commune_code,
+         commune_name, district_code, district_name) in db.session.execute(stmt):
+        trained = first_trained_on is not None
+        if labels is not None:
+            gender = genders.get(gender, gender)
+            ethnicity = ethnicities.get(ethnicity, ethnicity)
+            youth_union = yes if youth_union else no
+            position = positions.get(position, position)
+            role = roles.get(role, role)
+            trained = yes if trained else no
         else:
-            values.update(gender=r.gender, ethnicity=r.ethnicity, youth_union=bool(r.youth_union),
-                          position=r.position, role=r.role, trained=trained)
-        yield [values[k] for k in keys]
+            youth_union = bool(youth_union)
+        row = [pid, full_name, gender, birth_date, ethnicity, phone(raw_phone), youth_union, position, team_id,
+               team_name, role, village_code, village_name, commune_code, commune_name, district_code,
+               district_name]
+        if with_citizen_id:
+            row.append(citizen_id)
+        row += (joined_on, trained, first_trained_on)
+        yield row
 
 
 # --------------------------------------------------------------------------- teams
@@ -250,7 +264,7 @@ def team_rows(args, columns: list[ExportColumn], *, human: bool) -> Iterator[lis
 def _team_generator(stmt, keys, human, statuses) -> Iterator[list[Any]]:
     for r in db.session.execute(stmt):
         values = dict(r._mapping)
-        values["leader_phone"] = display_phone(r.leader_phone)
+        values["leader_phone"] = phone_for_export(r.leader_phone)
         last = values.get("last_training")
         if isinstance(last, str):  # SQLite returns max() of a datetime as text
             last = last[:10]
