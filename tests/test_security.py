@@ -124,6 +124,14 @@ def test_error_pages_translated(client, code, path, method, kwargs, text):
     assert_security_headers(response)
 
 
+def test_405_names_the_allowed_methods_and_429_says_when_to_retry(client):
+    response = client.get("/logout")
+    assert response.status_code == 405 and "POST" in response.headers["Allow"] and "GET" not in response.headers["Allow"]
+    for _ in range(6):
+        response = client.post("/login", data={"username": "admin", "password": "not it at all"})
+    assert response.status_code == 429 and response.headers["Retry-After"] == "60"
+
+
 def test_403_page_translated(login_as):
     client = login_as("commune")
     response = client.get("/admin/users")

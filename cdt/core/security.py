@@ -143,7 +143,13 @@ def _handle_http_error(error: HTTPException):
     code = error.code or 500
     if code not in ERROR_TITLES:
         return error
-    return render_error(code)
+    body, status, *rest = render_error(code)
+    headers = dict(rest[0]) if rest else {}
+    if code == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if code == 429:
+        headers["Retry-After"] = "60"
+    return body, status, headers
 
 
 def _handle_unexpected(error: Exception):
