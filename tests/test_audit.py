@@ -140,7 +140,7 @@ def test_province_staff_see_only_their_province(app, client):
 
     login(client, "province")
     text = client.get("/audit?object_type=team").text
-    assert "team #5" in text and "team #6" not in text
+    assert "Tổ #5" in text and "Tổ #6" not in text
     page = client.get("/audit").text
     assert f'data-event="{ours}"' in page and f'data-event="{about_ours}"' in page
     for hidden in (theirs, nobody, about_theirs, by_admin):
@@ -186,3 +186,29 @@ def test_audit_page_is_read_only_and_no_store(login_as, app):
     assert client.post("/audit").status_code == 405
     assert _count(app) == before
     assert client.get("/audit").headers["Cache-Control"] == "no-store"
+
+
+def test_registry_and_training_actions_reach_the_trail(app, login_as):
+    """The other features record through the same service: a person's page view and an export
+    appear on /audit for the admin, with translated labels."""
+    from cdt.registry.models import Person
+
+    with app.app_context():
+        commune_id = db.session.scalar(select(AdminUnit.id).where(AdminUnit.code == "02866"))
+        person_id = db.session.scalar(select(Person.id).where(Person.commune_id == commune_id).order_by(Person.id))
+    client = login_as("commune")
+    assert client.get(f"/members/{person_id}").status_code == 200
+    response = client.get("/members/export.csv")
+    assert response.status_code == 200
+    response.close()
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent.action, AuditEvent.object_id, AuditEvent.username)
+                                  .where(AuditEvent.action.in_(("person.view", "export")))).all()
+    assert ("person.view", person_id, "commune") in rows
+    assert any(r.action == "export" and r.username == "commune" for r in rows)
+    client.post("/logout")
+    from tests.conftest import login as log_in
+
+    log_in(client, "admin")
+    page = client.get("/audit?action=person.view").text
+    assert "Xem trang thành viên" in page and f"Thành viên #{person_id}" in page

@@ -29,7 +29,40 @@ ACTION_LABELS = {
     "user.reactivate": _l("Reactivated a user"),
     "user.password_reset": _l("Reset a user's password"),
     "export": _l("Exported data"),
+    "import": _l("Imported a list"),
+    "team.create": _l("Created a team"),
+    "team.update": _l("Changed a team"),
+    "person.create": _l("Added a person"),
+    "person.update": _l("Changed a person"),
+    "person.view": _l("Viewed a person's page"),
+    "membership.create": _l("Added to a team"),
+    "membership.update": _l("Changed a role in a team"),
+    "membership.end": _l("Ended a membership"),
+    "membership.move": _l("Moved to another team"),
+    "training_session.create": _l("Scheduled a training session"),
+    "training_session.update": _l("Changed a training session"),
+    "training_session.delete": _l("Deleted a training session"),
+    "invitation.create": _l("Invited to a session"),
+    "invitation.delete": _l("Withdrew an invitation"),
+    "attendance.update": _l("Recorded attendance"),
+    "calendar.renew": _l("Renewed the calendar link"),
+    "training_topic.create": _l("Added a training topic"),
+    "training_topic.update": _l("Changed a training topic"),
 }
+OBJECT_LABELS = {
+    "user_account": _l("User"),
+    "team": _l("Team"),
+    "person": _l("Person"),
+    "membership": _l("Membership"),
+    "training_session": _l("Training session"),
+    "training_topic": _l("Training topic"),
+    "admin_unit": _l("Administrative unit"),
+}
+
+
+def object_label(object_type: str | None) -> str:
+    label = OBJECT_LABELS.get(object_type or "")
+    return str(label) if label is not None else (object_type or "")
 PER_PAGE = 50
 
 
@@ -44,7 +77,7 @@ class AuditFilterForm(FlaskForm):
 
     user = StringField(_l("User"), validators=[Optional()])
     action = SelectField(_l("Action"), choices=[], validate_choice=False, validators=[Optional()])
-    object_type = StringField(_l("Object type"), validators=[Optional()])
+    object_type = SelectField(_l("Object type"), choices=[], validate_choice=False, validators=[Optional()])
     object_id = IntegerField(_l("Object number"), validators=[Optional(), NumberRange(min=1)])
     date_from = DateField(_l("Date from"), validators=[Optional()])
     date_to = DateField(_l("Date to"), validators=[Optional()])
@@ -62,6 +95,9 @@ def events():
     form = AuditFilterForm(request.args)
     actions = db.session.scalars(select(distinct(AuditEvent.action)).order_by(AuditEvent.action)).all()
     form.action.choices = [("", str(_l("All actions")))] + [(a, action_label(a)) for a in actions]
+    types = db.session.scalars(select(distinct(AuditEvent.object_type)).where(AuditEvent.object_type.is_not(None))
+                               .order_by(AuditEvent.object_type)).all()
+    form.object_type.choices = [("", str(_l("All objects")))] + [(t, object_label(t)) for t in types]
     stmt = scoped(select(AuditEvent), AuditEvent)
     valid = form.validate()
     if valid:
@@ -81,4 +117,5 @@ def events():
         stmt = stmt.where(False)
     stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False, count=True)
-    return render_template("audit/events.html", form=form, page=page, action_label=action_label)
+    return render_template("audit/events.html", form=form, page=page, action_label=action_label,
+                           object_label=object_label)
