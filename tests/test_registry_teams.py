@@ -245,3 +245,63 @@ def test_person_count_unchanged_by_team_pages(app, login_as):
         assert client.get(url).status_code == 200, url
     with app.app_context():
         assert (count(Person), count(Membership), count(Team)) == before
+
+
+def test_race_for_a_village_ends_with_one_active_team(app, login_as, monkeypatch):
+    """Another officer created the village's team after our check: the unique index refuses ours,
+    and the error is shown next to the village."""
+    import cdt.registry.services as services
+
+    client = login_as("commune")
+    with app.app_context():
+        covered = teams_of(COMMUNE_CODE)[0]
+        village_id = covered.village_id
+        before = count(Team)
+    monkeypatch.setattr(services, "_active_team_in", lambda *args, **kwargs: None)
+    response = client.post("/teams/new", data={"village_id": village_id, "status": "active"})
+    assert response.status_code == 422
+    assert 'id="village_id-error"' in response.get_data(as_text=True)
+    with app.app_context():
+        assert count(Team) == before
+        assert count(Team, Team.village_id == village_id, Team.status == "active") == 1
+
+
+def test_race_for_the_leader_role_ends_with_one_leader(app, login_as, monkeypatch):
+    import cdt.registry.services as services
+
+    client = login_as("commune")
+    with app.app_context():
+        teams = teams_of(COMMUNE_CODE)
+        person_id = current(teams[0], "member")[0].person_id
+        target = teams[1].id
+    monkeypatch.setattr(services, "_check_role_free", lambda *args, **kwargs: None)
+    response = client.post(f"/members/{person_id}/teams",
+                           data={"add-team_id": str(target), "add-role": "leader"})
+    assert response.status_code == 422
+    assert 'id="add-role-error"' in response.get_data(as_text=True)
+    with app.app_context():
+        assert len(current(db.session.get(Team, target), "leader")) == 1
+        assert count(Membership, Membership.person_id == person_id, Membership.team_id == target) == 0
+
+
+def test_admin_registers_a_team_and_a_member_from_the_team_page(app, login_as):
+    client = login_as("admin")
+    with app.app_context():
+        village_id = _new_village(OTHER_COMMUNE_CODE, 901)
+    response = client.post(f"/teams/new?commune={OTHER_COMMUNE_CODE}",
+                           data={"village_id": village_id, "status": "active", "established_on": "2024-01-02"})
+    assert response.status_code == 302
+    with app.app_context():
+        team = db.session.scalar(select(Team).where(Team.village_id == village_id))
+        team_id = team.id
+        assert team.commune_id == unit(OTHER_COMMUNE_CODE).id
+    assert f'/members/new?team={team_id}' in client.get(f"/teams/{team_id}").get_data(as_text=True)
+    response = client.post(f"/members/new?team={team_id}", data={
+        "full_name": "Vàng Seo Quản Trị", "gender": "male", "birth_date": "1988-08-08", "ethnicity": "hmong",
+        "phone": "", "position": "", "team_id": str(team_id), "role": "leader",
+        "joined_on": date.today().isoformat()})
+    assert response.status_code == 302
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.full_name == "Vàng Seo Quản Trị"))
+        assert person.commune_id == unit(OTHER_COMMUNE_CODE).id
+        assert [(m.team_id, m.role) for m in person.memberships] == [(team_id, "leader")]
