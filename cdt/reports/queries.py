@@ -40,6 +40,16 @@ CSV_COLUMNS = [
 ]
 
 
+def today() -> date:
+    """Today's date where the registry works (CDT_TIMEZONE, default Asia/Ho_Chi_Minh), not the server's."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app, has_app_context
+
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
+    return datetime.now(ZoneInfo(zone or "Asia/Ho_Chi_Minh")).date()
+
+
 def pct(part: int, whole: int) -> Decimal | None:
     if not whole:
         return None
@@ -259,7 +269,7 @@ def _prepare() -> None:
 def coverage(parent: AdminUnit | None, level: str, as_of: date | None = None,
              period_from: date | None = None, period_to: date | None = None) -> list[CoverageRow]:
     """One row per unit at `level` inside `parent` (None: the whole loaded country)."""
-    as_of = as_of or date.today()
+    as_of = as_of or today()
     _prepare()
     stmt = coverage_statement(parent, level, as_of, period_from, period_to)
     return [
@@ -281,7 +291,7 @@ def summary(unit: AdminUnit, as_of: date | None = None, period_from: date | None
 def country_summary(as_of: date | None = None, period_from: date | None = None,
                     period_to: date | None = None) -> CoverageRow:
     """The figures of everything loaded (the admin's view): the same aggregates, not grouped."""
-    as_of = as_of or date.today()
+    as_of = as_of or today()
     _prepare()
     r = db.session.execute(totals_statement(as_of, period_from, period_to)).one()
     return CoverageRow(
@@ -325,7 +335,7 @@ def _village_within(parent: AdminUnit | None):
 
 def villages_without_team(parent: AdminUnit | None, as_of: date | None = None):
     """Villages (valid on the date) without a team active on the date."""
-    as_of = as_of or date.today()
+    as_of = as_of or today()
     team_there = select(Team.id).where(Team.village_id == AdminUnit.id, _active_team(as_of)).exists()
     return (
         select(AdminUnit)
@@ -346,7 +356,7 @@ def _active_member_count(as_of: date):
 
 def small_teams(parent: AdminUnit | None, as_of: date | None = None):
     """(Team, members) for active teams with fewer than SMALL_TEAM active memberships."""
-    as_of = as_of or date.today()
+    as_of = as_of or today()
     count = _active_member_count(as_of)
     return (
         select(Team, count.label("members"))
@@ -357,7 +367,7 @@ def small_teams(parent: AdminUnit | None, as_of: date | None = None):
 
 def teams_without_leader(parent: AdminUnit | None, as_of: date | None = None):
     """(Team, members) for active teams with no leader on the date."""
-    as_of = as_of or date.today()
+    as_of = as_of or today()
     has_leader = (
         select(Membership.id)
         .where(Membership.team_id == Team.id, Membership.role == "leader", _active_membership(as_of))
@@ -375,7 +385,7 @@ def untrained_members(parent: AdminUnit | None, as_of: date | None = None, team_
 
     `team_condition` narrows the teams considered (the view passes the area condition).
     """
-    as_of = as_of or date.today()
+    as_of = as_of or today()
     in_team = (
         select(Membership.id)
         .join(Team, Team.id == Membership.team_id)

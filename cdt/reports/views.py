@@ -118,7 +118,7 @@ def _parse() -> Report:
             valid = False
     if not valid:
         level = None
-    as_of = form.as_of.data or date.today()
+    as_of = form.as_of.data or queries.today()
     report = Report(form, unit, level, as_of)
     report.valid = valid
     report.child_level = child
@@ -276,7 +276,7 @@ def gaps():
     kind = request.args.get("kind") or "villages"
     if kind not in queries.GAP_KINDS:
         abort(404)
-    as_of = date.today()
+    as_of = queries.today()
     counts = {
         k: db.session.scalar(select(func.count()).select_from(_gap_statement(k, unit, as_of).order_by(None).subquery()))
         for k in queries.GAP_KINDS
