@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -37,10 +37,20 @@ def test_csv_is_utf8_with_bom_and_neutralised():
     assert text.splitlines()[2] == ',"x,y"'
 
 
-def test_xlsx_never_writes_a_formula():
-    data = write_xlsx(["Tên", "Ngày"], [["=1+1", date(2020, 5, 1)], ["+84", 3], ["@x", None], ["-1", True]],
-                      "Sheet: [1]/?")
+def _streamed(headers, rows, title):
+    buffer = io.BytesIO()
+    spreadsheets.stream_xlsx_to(buffer, headers, rows, title)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("writer", [write_xlsx, _streamed], ids=["openpyxl", "streamed"])
+def test_xlsx_never_writes_a_formula(writer):
+    data = writer(["Tên", "Ngày"], [["=1+1", date(2020, 5, 1)], ["+84", 3], ["@x", None], ["-1", True],
+                                    ["a < b & c\x01", datetime(2023, 5, 6, 8, 30)]], "Sheet: [1]/?")
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A6"].value == "a < b & c" and sheet["B6"].value == datetime(2023, 5, 6, 8, 30)
+    assert sheet["B4"].value is None
     assert sheet.title == "Sheet   1"
     cells = [sheet["A2"], sheet["A3"], sheet["A4"], sheet["A5"]]
     assert [c.value for c in cells] == ["=1+1", "+84", "@x", "-1"]

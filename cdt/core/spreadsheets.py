@@ -19,6 +19,8 @@ Shared by the registry import/export and the reports exports. The API:
   The value itself is kept exactly (no apostrophe added inside an .xlsx).
   Dates are written as real dates (dd/mm/yyyy), numbers as numbers, the header row bold
   and frozen.
+- ``stream_xlsx_to(fileobj, headers, rows, sheet_title)``: the same kind of .xlsx written by a
+  small streaming SpreadsheetML writer, ~10x faster than openpyxl (for exports of 100,000s of rows).
 - ``open_xlsx_safely(data: bytes)``: checks the zip container *before* openpyxl parses
   anything (really a zip, really an xlsx, at most ``MAX_ENTRIES`` entries, at most
   ``MAX_UNCOMPRESSED`` bytes once expanded, no entry with a compression ratio above
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -131,7 +134,7 @@ def write_xlsx_to(fileobj: IO[bytes], headers: Sequence[str], rows: Iterable[Seq
 
     def text_cell(value: str, font: Font | None = None) -> WriteOnlyCell:
         cell = WriteOnlyCell(sheet)
-        cell.value = value
+        cell.value = _ILLEGAL_XML.sub("", value)  # control characters are not allowed in XML
         cell.data_type = "s"  # openpyxl would make "=..." a formula: force a string cell
         if is_formula_like(value):
             cell.quotePrefix = True
@@ -160,6 +163,145 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_titl
     buffer = io.BytesIO()
     write_xlsx_to(buffer, headers, rows, sheet_title, column_widths=column_widths)
     return buffer.getvalue()
+
+
+# --- a fast streaming XLSX writer (big exports) ----------------------------------------------
+# openpyxl writes ~2,500 rows of 20 columns a second (without lxml): 400,000 people would take
+# ~3 minutes, past any worker timeout. This writer produces the same kind of file (inline
+# strings, a bold frozen header, real dates, quote-prefixed formula-like text) straight into
+# the zip, row by row: constant memory and ~10x faster. write_xlsx keeps using openpyxl.
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_EPOCH = date(1899, 12, 30)
+_STYLE_HEADER, _STYLE_DATE, _STYLE_DATETIME, _STYLE_QUOTED = 1, 2, 3, 4
+
+_STYLES = (
+    _XML_HEAD + f'<styleSheet xmlns="{_NS}">'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/>'
+    '<numFmt numFmtId="165" formatCode="dd/mm/yyyy hh:mm"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="5">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
+    '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)
+
+
+def _xml_text(value: str) -> str:
+    if _ILLEGAL_XML.search(value):
+        value = _ILLEGAL_XML.sub("", value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_attr(value: str) -> str:
+    return _xml_text(value).replace('"', "&quot;")
+
+
+def _text_cell(ref: str, value: str, style: int = 0) -> str:
+    if style == 0 and value and value[0] in _FORMULA_FIRST:
+        style = _STYLE_QUOTED
+    s = f' s="{style}"' if style else ""
+    return f'<c r="{ref}" t="inlineStr"{s}><is><t xml:space="preserve">{_xml_text(value)}</t></is></c>'
+
+
+def _cell(ref: str, value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _text_cell(ref, value)
+    if value is None:
+        return ""
+    if kind is bool:
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if kind is int or kind is float or kind is Decimal:
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    if kind is date:
+        return f'<c r="{ref}" s="{_STYLE_DATE}"><v>{(value - _EPOCH).days}</v></c>'
+    if isinstance(value, datetime):
+        delta = value.replace(tzinfo=None) - datetime(1899, 12, 30)
+        serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+        return f'<c r="{ref}" s="{_STYLE_DATETIME}"><v>{serial!r}</v></c>'
+    if isinstance(value, date):
+        return f'<c r="{ref}" s="{_STYLE_DATE}"><v>{(value - _EPOCH).days}</v></c>'
+    if isinstance(value, (int, float, Decimal)):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    return _text_cell(ref, str(value))
+
+
+def _column_letters(count: int) -> list[str]:
+    from openpyxl.utils import get_column_letter
+
+    return [get_column_letter(i) for i in range(1, count + 1)]
+
+
+def stream_xlsx_to(fileobj: IO[bytes], headers: Sequence[str], rows: Iterable[Sequence[Any]],
+                   sheet_title: str = "Sheet", *, column_widths: Sequence[int] | None = None) -> None:
+    """Write an .xlsx row by row into a binary file object (seekable or not); constant memory.
+
+    Same guarantees as write_xlsx: every string is a string cell (inline string, never a
+    formula), formula-like text is quote-prefixed, dates are real dates, the header is bold
+    and frozen.
+    """
+    title = _xml_attr(_sheet_title(sheet_title))
+    with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as archive:
+        archive.writestr("[Content_Types].xml", _XML_HEAD + (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            "</Types>"))
+        archive.writestr("_rels/.rels", _XML_HEAD + (
+            f'<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" '
+            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
+        archive.writestr("xl/workbook.xml", _XML_HEAD + (
+            f'<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets>'
+            f'<sheet name="{title}" sheetId="1" r:id="rId1"/></sheets></workbook>'))
+        archive.writestr("xl/_rels/workbook.xml.rels", _XML_HEAD + (
+            f'<Relationships xmlns="{_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'))
+        archive.writestr("xl/styles.xml", _STYLES)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            head = [_XML_HEAD, f'<worksheet xmlns="{_NS}"><sheetViews><sheetView workbookViewId="0">'
+                               '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                               "</sheetView></sheetViews>"]
+            if column_widths:
+                head.append("<cols>" + "".join(
+                    f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
+                    for i, w in enumerate(column_widths, start=1)) + "</cols>")
+            letters = _column_letters(max(len(headers), 1))
+            head.append('<sheetData><row r="1">')
+            head.extend(_text_cell(f"{letters[i]}1", str(h), _STYLE_HEADER) for i, h in enumerate(headers))
+            head.append("</row>")
+            sheet.write("".join(head).encode("utf-8"))
+            buffer: list[str] = []
+            cell = _cell
+            for number, row in enumerate(rows, start=2):
+                if len(row) > len(letters):
+                    letters = _column_letters(len(row))
+                suffix = str(number)
+                buffer.append(f'<row r="{suffix}">'
+                              + "".join([cell(letter + suffix, v) for letter, v in zip(letters, row, strict=False)]) + "</row>")
+                if len(buffer) >= 1000:
+                    sheet.write("".join(buffer).encode("utf-8"))
+                    buffer = []
+            buffer.append("</sheetData></worksheet>")
+            sheet.write("".join(buffer).encode("utf-8"))
 
 
 def sniff(data: bytes) -> str:

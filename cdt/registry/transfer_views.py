@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from cdt.audit.service import record
 from cdt.auth.scope import area_condition, permission_required
-from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, write_xlsx_to
+from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.ethnicity import ETHNIC_GROUPS
@@ -354,10 +354,10 @@ def _csv_response(what: str, columns, rows) -> Response:
 
 
 def _xlsx_response(what: str, title: str, columns, rows) -> Response:
-    """Build the workbook in a temporary file (write-only mode: constant memory), then stream it."""
+    """Build the workbook in a temporary file (row by row: constant memory), then stream it."""
     spool = tempfile.TemporaryFile()
     try:
-        write_xlsx_to(spool, [str(c.label) for c in columns], rows, title,
+        stream_xlsx_to(spool, [str(c.label) for c in columns], rows, title,
                       column_widths=[max(10, min(30, len(str(c.label)) + 4)) for c in columns])
         size = spool.tell()
         spool.seek(0)
