@@ -7,6 +7,7 @@ are those of the member export, so an exported file can be imported again.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -113,6 +114,21 @@ def match_headers(headers: list[object]) -> tuple[dict[int, str], list[str]]:
 
 # --- values -------------------------------------------------------------------------------
 
+@functools.cache
+def _index(name: str) -> dict[str, str]:
+    """The value index of one column (built once a process: labels in both languages, aliases)."""
+    if name == "gender":
+        return _labels(GENDER_LABELS, GENDER_ALIASES)
+    if name == "role":
+        return _labels(ROLE_LABELS, ROLE_ALIASES)
+    if name == "position":
+        return _labels(POSITION_LABELS, POSITION_ALIASES)
+    index = {squash(k): k for k in ETHNIC_GROUPS}
+    index.update({squash(name): k for k, name in ETHNIC_GROUPS.items()})
+    index.update({squash(a): k for a, k in ETHNIC_ALIASES.items()})
+    return index
+
+
 def _labels(mapping: dict[str, object], extra: dict[str, str]) -> dict[str, str]:
     index = {squash(key): key for key in mapping}
     for key, label in mapping.items():
@@ -190,7 +206,7 @@ def parse_gender(value: object) -> str:
     text = squash(text_of(value))
     if not text:
         raise ValueError(_("The gender is required (Nam or Nữ)."))
-    key = _labels(GENDER_LABELS, GENDER_ALIASES).get(text)
+    key = _index("gender").get(text)
     if key is None:
         raise ValueError(_("Unknown gender; write Nam or Nữ."))
     return key
@@ -200,10 +216,7 @@ def parse_ethnicity(value: object) -> str:
     text = squash(text_of(value))
     if not text:
         raise ValueError(_("The ethnicity is required."))
-    index = {squash(k): k for k in ETHNIC_GROUPS}
-    index.update({squash(name): k for k, name in ETHNIC_GROUPS.items()})
-    index.update({squash(a): k for a, k in ETHNIC_ALIASES.items()})
-    key = index.get(text)
+    key = _index("ethnicity").get(text)
     if key is None:
         raise ValueError(_("Unknown ethnic group; use one of the 54 official names (for example Kinh, Tày, H'Mông)."))
     return key
@@ -213,7 +226,7 @@ def parse_role(value: object) -> str:
     text = squash(text_of(value))
     if not text:
         return "member"
-    key = _labels(ROLE_LABELS, ROLE_ALIASES).get(text)
+    key = _index("role").get(text)
     if key is None:
         raise ValueError(_("Unknown role; write Tổ trưởng, Tổ phó or Thành viên."))
     return key
@@ -223,7 +236,7 @@ def parse_position(value: object) -> str | None:
     text = squash(text_of(value))
     if not text:
         return None
-    key = _labels(POSITION_LABELS, POSITION_ALIASES).get(text)
+    key = _index("position").get(text)
     if key is None:
         raise ValueError(_("Unknown position; leave it empty or use a position from the template's list."))
     return key

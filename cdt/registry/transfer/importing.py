@@ -321,6 +321,7 @@ def _registered(rows: list[Row], province_id: int) -> list[Person]:
 def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], None] | None = None) -> None:
     """Parse and check every row against the rules, the file and the database; sets status and errors."""
     by_code, by_name = _village_index(commune)
+    same_cid, same_phone, same_name = _("same citizen ID"), _("same phone"), _("same name and birth date")
     teams = {t.village_id: t for t in db.session.scalars(
         select(Team).where(Team.commune_id == commune.id, Team.status == "active"))}
     for index, row in enumerate(rows, start=1):
@@ -341,11 +342,11 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
     for row in rows:
         keys = []
         if row.citizen_id:
-            keys.append((("cid", row.citizen_id), _("same citizen ID")))
+            keys.append((("cid", row.citizen_id), same_cid))
         if row.phone:
-            keys.append((("phone", row.phone), _("same phone")))
+            keys.append((("phone", row.phone), same_phone))
         if row.full_name and row.birth_date:
-            keys.append((("name", fold(row.full_name), row.birth_date), _("same name and birth date")))
+            keys.append((("name", fold(row.full_name), row.birth_date), same_name))
         for key, reason in keys:
             if key in seen:
                 row.error("", _("Same person as row %(row)s (%(reason)s).", row=seen[key], reason=reason))
@@ -381,13 +382,13 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
         matches: dict[int, tuple[Person, str]] = {}
         if row.citizen_id and row.citizen_id in by_cid:
             p = by_cid[row.citizen_id]
-            matches.setdefault(p.id, (p, _("same citizen ID")))
+            matches.setdefault(p.id, (p, same_cid))
         if row.phone and row.phone in by_phone:
             p = by_phone[row.phone]
-            matches.setdefault(p.id, (p, _("same phone")))
+            matches.setdefault(p.id, (p, same_phone))
         if row.full_name and row.birth_date and (fold(row.full_name), row.birth_date) in by_name_birth:
             p = by_name_birth[(fold(row.full_name), row.birth_date)]
-            matches.setdefault(p.id, (p, _("same name and birth date")))
+            matches.setdefault(p.id, (p, same_name))
         if len(matches) > 1:
             names = "; ".join(f"{p.full_name} (#{p.id})" for p, _r in matches.values())
             row.error("", _("Matches several registered people: %(names)s. Correct the row.", names=names))
