@@ -23,6 +23,7 @@ translations: $(STAMP)
 
 run: translations
 	$(FLASK) db upgrade
+	$(FLASK) cdt topics seed
 	$(FLASK) cdt demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
