@@ -12,7 +12,10 @@ from cdt.extensions import db
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_event_object", "object_type", "object_id"),
+        Index("ix_audit_event_province_at", "province_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -24,27 +27,33 @@ class AuditEvent(db.Model):
     # {"field": [old, new], ...} for updates; other details for other actions.
     details: Mapped[dict | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(45))
+    # The province the event belongs to, fixed when it is recorded: that of the acting user's
+    # area, else (an admin's action on an account, a failed log-in on it) that of the account's
+    # area. What province staff may read (one indexed column, not a join per row).
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
 
     @classmethod
     def area_condition_for(cls, unit):
-        """Who sees which events outside admin (scope.area_condition calls this): the events
-        of users whose area lies in `unit` (what they did), and the events about those
-        users' accounts (failed log-ins on them, an admin's changes to them). Events of
-        nobody (a failed log-in with an unknown name) and of admins are for admins only."""
-        from sqlalchemy import and_, or_, select
+        """Which events a non-admin reader sees (scope.area_condition calls this): those of
+        their province, i.e. done by users whose area lies in it, or about those users'
+        accounts. Events of nobody (a failed log-in with an unknown name) and admins' events
+        on no account are for admins only. Only province staff read the trail today; a
+        reader of a smaller area would see the events of the users of that area."""
+        from sqlalchemy import and_, false, or_, select
 
         from cdt.auth.models import User
         from cdt.geo.models import AdminUnit
 
-        users_in_area = (
+        if unit.level == "province":
+            return cls.province_id == unit.id
+        ids = db.session.scalars(
             select(User.id)
             .join(AdminUnit, User.area_id == AdminUnit.id)
             .where(getattr(AdminUnit, f"{unit.level}_id") == unit.id)
-        )
-        return or_(
-            cls.user_id.in_(users_in_area),
-            and_(cls.object_type == "user_account", cls.object_id.in_(users_in_area)),
-        )
+        ).all()
+        if not ids:
+            return false()
+        return or_(cls.user_id.in_(ids), and_(cls.object_type == "user_account", cls.object_id.in_(ids)))
 
 
 @event.listens_for(Session, "before_flush")

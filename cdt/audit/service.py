@@ -65,6 +65,21 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}
 
 
+def _province_of(user: Any, object_type: str | None, object_id: int | None, obj: Any) -> int | None:
+    """The province an event belongs to: the acting user's, else the account's it is about."""
+    for candidate in (user, obj if object_type == "user_account" else None):
+        area = getattr(candidate, "area", None)
+        if area is not None:
+            return area.province_id
+    if object_type == "user_account" and object_id is not None and obj is None:
+        from cdt.auth.models import User
+
+        account = db.session.get(User, object_id)
+        if account is not None and account.area is not None:
+            return account.area.province_id
+    return None
+
+
 def record(action: str, obj: Any = None, *, changes: dict | None = None, details: dict | None = None,
            user: Any = "current", object_type: str | None = None, object_id: int | None = None) -> AuditEvent:
     """Add an AuditEvent to the session (committed with the caller's transaction)."""
@@ -81,6 +96,7 @@ def record(action: str, obj: Any = None, *, changes: dict | None = None, details
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else obj.id
     event = AuditEvent(
+        province_id=_province_of(user, object_type, object_id, obj),
         action=clean(action),
         user_id=getattr(user, "id", None),
         username=clean(getattr(user, "username", None)),

@@ -13,6 +13,7 @@ from wtforms.validators import NumberRange, Optional
 from zoneinfo import ZoneInfo
 
 from cdt.audit.models import AuditEvent
+from cdt.auth.models import User
 from cdt.auth.scope import permission_required, scoped
 from cdt.extensions import db
 
@@ -102,7 +103,9 @@ def events():
     valid = form.validate()
     if valid:
         if form.user.data:
-            stmt = stmt.where(func.lower(AuditEvent.username) == form.user.data.strip().lower())
+            # By the acting user's id (indexed); the name is matched case-insensitively.
+            user_ids = select(User.id).where(func.lower(User.username) == form.user.data.strip().lower())
+            stmt = stmt.where(AuditEvent.user_id.in_(db.session.scalars(user_ids).all() or [-1]))
         if form.action.data:
             stmt = stmt.where(AuditEvent.action == form.action.data)
         if form.object_type.data:
