@@ -31,6 +31,7 @@ from cdt.registry.queries import MemberFilters, current_memberships_of, member_s
 from cdt.registry.rules import display_phone  # noqa: E402
 
 RUNS = 20
+REGISTRY_TABLES = ("person", "team", "membership", "team_decision", "person_name_key")
 DEFAULT = Path("/tmp/cdt-national.sqlite3")
 
 
@@ -52,15 +53,16 @@ def build(path: Path) -> None:
 def ensure_schema() -> None:
     """A reused file may predate the registry's newest tables or indexes: add what is missing,
     and compute the name search keys if the file has none."""
-    db.create_all()
-    for table in db.metadata.sorted_tables:
-        for index in table.indexes:
+    db.create_all()  # new tables only; existing tables are not altered
+    for name in REGISTRY_TABLES:
+        for index in db.metadata.tables[name].indexes:
             index.create(db.engine, checkfirst=True)
     if db.session.scalar(select(func.count()).select_from(PersonNameKey)) == 0:
         started = time.perf_counter()
         keys = rebuild_name_keys()
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
+        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
         print(f"computed {keys:,} name keys in {time.perf_counter() - started:.0f} s")
 
 
