@@ -509,3 +509,19 @@ def test_cli_create_errors(app, runner, args, message):
         assert len(result.output.strip().splitlines()) == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 5
+
+
+@pytest.mark.parametrize("username,lands,sees,not_sees", [
+    ("admin", "/units", ["/units/10", "/units/085", "/units/02866"], []),
+    ("province", "/units/10", ["/units/10", "/units/085", "/units/086", "/units/02866"], []),
+    ("district", "/units/085", ["/units/085", "/units/02866"], ["/units/10", "/units/086"]),
+    ("commune", "/units/02866", ["/units/02866"], ["/units/10", "/units/085", "/units/086"]),
+    ("youth", "/units/085", ["/units/085", "/units/02866"], ["/units/10", "/units/086"]),
+])
+def test_each_demo_account_logs_in_and_sees_only_its_area(client, username, lands, sees, not_sees):
+    response = login(client, username)
+    assert response.request.path == lands
+    for path in sees:
+        assert client.get(path).status_code == 200, path
+    for path in not_sees:
+        assert client.get(path).status_code == 404, path
