@@ -9,6 +9,7 @@ from cdt.audit.models import AuditEvent
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, Team, TeamDecision
+from cdt.registry.names import fold
 from tests.test_registry_helpers import COMMUNE_CODE, OTHER_COMMUNE_CODE, count, current, teams_of, unit
 
 
@@ -53,6 +54,9 @@ def test_team_list_shows_village_leader_members_and_last_training(app, login_as)
     html = client.get("/teams", query_string={"q": village.split(" ", 1)[1]}).get_data(as_text=True)
     assert village in html
     assert "Số tổ tìm thấy: 0" in client.get("/teams?status=dissolved").get_data(as_text=True)
+    # Without diacritics too ("ban cheng tien" finds "Bản Chéng Tiến").
+    html = client.get("/teams", query_string={"q": fold(village)}).get_data(as_text=True)
+    assert village in html and "Số tổ tìm thấy: 0" not in html
 
 
 def test_team_list_filters_for_district_staff(app, login_as):
@@ -103,6 +107,7 @@ def test_create_team_in_own_commune(app, login_as):
     with app.app_context():
         team = db.session.scalar(select(Team).where(Team.village_id == village_id))
         assert team.name == "Tổ CNS cộng đồng Thôn Mới 900"
+        assert team.search_name == "to cns cong dong thon moi 900 thon moi 900"
         assert team.commune_id == unit(COMMUNE_CODE).id and team.district_id == unit("085").id
         assert [d.kind for d in db.session.scalars(select(TeamDecision).where(TeamDecision.team_id == team.id))] == [
             "established"]

@@ -92,6 +92,9 @@ class Team(AreaColumns, db.Model):
     status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
     dissolved_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Team and village names folded ("to cns cong dong thon nam na thon nam na"): what team search
+    # matches without diacritics. Written by the registry services and by rebuild_name_keys().
+    search_name: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

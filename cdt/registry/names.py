@@ -27,6 +27,10 @@ def name_keys(search_name: str | None) -> list[str]:
     return keys
 
 
+def team_search_name(team_name: str | None, village_name: str | None) -> str:
+    return fold(f"{team_name or ''} {village_name or ''}")[:300]
+
+
 def _write_keys(connection, person_id: int, search_name: str | None, replace: bool) -> None:
     from cdt.registry.models import PersonNameKey
 
@@ -38,14 +42,32 @@ def _write_keys(connection, person_id: int, search_name: str | None, replace: bo
         connection.execute(table.insert(), rows)
 
 
+def rebuild_team_search_names(session) -> None:
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import aliased
+
+    from cdt.geo.models import AdminUnit
+    from cdt.registry.models import Team
+
+    village = aliased(AdminUnit)
+    rows = session.execute(select(Team.id, Team.name, village.name).join(village, village.id == Team.village_id)).all()
+    table = Team.__table__
+    stmt = table.update().where(table.c.id == bindparam("b_id")).values(search_name=bindparam("b_name"))
+    for start in range(0, len(rows), 20_000):
+        batch = [{"b_id": tid, "b_name": team_search_name(name, vname)} for tid, name, vname in rows[start:start + 20_000]]
+        session.execute(stmt, batch)
+
+
 def rebuild_name_keys(session=None, chunk: int = 20_000) -> int:
-    """Recompute every person's name keys (after a bulk load); returns the number of keys."""
+    """Recompute every person's name keys and every team's folded name (after a bulk load that
+    bypassed the ORM); returns the number of person keys."""
     from sqlalchemy import select
 
     from cdt.extensions import db
     from cdt.registry.models import Person, PersonNameKey
 
     session = session or db.session
+    rebuild_team_search_names(session)
     table = PersonNameKey.__table__
     session.execute(table.delete())
     written = 0

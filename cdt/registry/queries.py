@@ -127,8 +127,11 @@ def team_ids_select(filters: TeamFilters) -> Select:
     if filters.status:
         stmt = stmt.where(Team.status == filters.status)
     if filters.q:
+        # Folded names answer "nam na" for "Nậm Na"; the plain names cover rows loaded without them.
         pattern = f"%{_like_escape(filters.q)}%"
-        stmt = stmt.where(or_(Team.name.ilike(pattern, escape="\\"), Village.name.ilike(pattern, escape="\\")))
+        folded = f"%{_like_escape(fold(filters.q))}%"
+        stmt = stmt.where(or_(Team.search_name.like(folded, escape="\\"), Team.name.ilike(pattern, escape="\\"),
+                              Village.name.ilike(pattern, escape="\\")))
     return stmt.order_by(Village.code, Team.id)
 
 

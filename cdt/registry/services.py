@@ -23,7 +23,7 @@ from cdt.auth.scope import area_condition
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import ROLE_LABELS, Membership, Person, Team, TeamDecision
-from cdt.registry.names import fold
+from cdt.registry.names import fold, team_search_name
 from cdt.registry.rules import find_duplicates
 
 TEAM_FIELDS = ["village_id", "name", "established_on", "decision_number", "status", "dissolved_on", "notes"]
@@ -163,6 +163,7 @@ def create_team(data: dict) -> Team:
                     decision_number=data.get("decision_number") or None, status=data["status"],
                     dissolved_on=data.get("dissolved_on"), notes=data.get("notes") or None)
         team.place_in(village)
+        team.search_name = team_search_name(team.name, village.name)
         db.session.add(team)
         db.session.flush()
         db.session.add(TeamDecision(team_id=team.id, kind="established", decision_number=team.decision_number,
@@ -199,6 +200,7 @@ def update_team(team: Team, data: dict, version: Any) -> Team:
         team.village_id = village.id
         team.place_in(village)
         team.name = name
+        team.search_name = team_search_name(name, village.name)
         team.established_on = data.get("established_on")
         team.decision_number = decision
         team.status = data["status"]
