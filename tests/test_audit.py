@@ -2,7 +2,7 @@
 and that nothing can change or delete an event."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -159,7 +159,7 @@ def test_province_staff_see_only_their_province(app, client):
 
 
 def test_audit_filters_and_pagination(app, login_as):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in range(60):
         _event(app, "commune", "team.update", at=now - timedelta(minutes=i), object_type="team", object_id=i + 1)
     old = _event(app, "district", "export", at=now - timedelta(days=10), details={"what": "teams.xlsx"})

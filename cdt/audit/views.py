@@ -1,7 +1,8 @@
 """The audit trail page: read-only, filterable, paginated, scoped to the reader's area."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -10,7 +11,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy import distinct, func, select
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
-from zoneinfo import ZoneInfo
 
 from cdt.audit.models import AuditEvent
 from cdt.auth.models import User
@@ -86,7 +86,7 @@ class AuditFilterForm(FlaskForm):
 
 def _local_day_start(day) -> datetime:
     tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh"))
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 
 @bp.get("/audit")

@@ -3,6 +3,7 @@ AuditEvent in the caller's transaction; the caller commits."""
 from __future__ import annotations
 
 import re
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 

@@ -25,12 +25,13 @@ from cdt.geo.models import AdminUnit
 
 bp = Blueprint("auth", __name__)
 
+# At most 5 failed log-ins a minute per account and per address (only failures are counted).
 LOGIN_LIMIT = "5 per minute"
-# Compared against when the username is unknown, so both failures take the same time.
 
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
+    """Checked against when the username is unknown, so both failures take the same time."""
     return generate_password_hash(secrets.token_hex(16))
 
 
