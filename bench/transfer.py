@@ -32,6 +32,22 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _catch_up_schema(db) -> None:
+    """A reused database built by an older checkout: add the tables and nullable columns added since."""
+    from sqlalchemy import inspect, text
+
+    db.create_all()
+    inspector = inspect(db.engine)
+    with db.engine.begin() as conn:
+        for table in db.metadata.sorted_tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    kind = column.type.compile(dialect=db.engine.dialect)
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+                    print(f"added column {table.name}.{column.name} to the reused database")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sqlite", default="/tmp/cdt_transfer_national.sqlite3")
@@ -54,6 +70,9 @@ def main() -> None:
             db.create_all()
             build_demo("national")
         print(f"built the national data set in {time.perf_counter() - started:.0f} s")
+    else:
+        with app.app_context():
+            _catch_up_schema(db)
 
     with app.app_context():
         engine = db.engine
