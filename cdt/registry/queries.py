@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select
@@ -31,7 +30,7 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _int(value: Any) -> int | None:
+def to_int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -52,8 +51,8 @@ def area_options(args: dict, user: Any = None) -> dict[str, list]:
     user = user if user is not None else current_user
     area = user.area
     level = area.level if area is not None else None
-    district_id = area.id if level == "district" else _int(args.get("district"))
-    commune_id = area.id if level == "commune" else _int(args.get("commune"))
+    district_id = area.id if level == "district" else to_int(args.get("district"))
+    commune_id = area.id if level == "commune" else to_int(args.get("commune"))
     options: dict[str, list] = {"districts": [], "communes": [], "villages": [], "teams": []}
     inside = area_condition(AdminUnit, user)
     if level in (None, "province"):
@@ -110,8 +109,8 @@ class TeamFilters:
     def from_args(cls, args) -> TeamFilters:
         status = args.get("status") or None
         return cls(
-            district=_int(args.get("district")),
-            commune=_int(args.get("commune")),
+            district=to_int(args.get("district")),
+            commune=to_int(args.get("commune")),
             status=status if status in ("active", "dissolved") else None,
             q=(args.get("q") or "").strip()[:100],
         )
@@ -291,10 +290,10 @@ class MemberFilters:
         role = args.get("role") or None
         return cls(
             q=(args.get("q") or "").strip()[:100],
-            district=_int(args.get("district")),
-            commune=_int(args.get("commune")),
-            village=_int(args.get("village")),
-            team=_int(args.get("team")),
+            district=to_int(args.get("district")),
+            commune=to_int(args.get("commune")),
+            village=to_int(args.get("village")),
+            team=to_int(args.get("team")),
             role=role if role in ("leader", "deputy", "member") else None,
             youth_union=yes_no(args.get("youth_union")),
             trained=yes_no(args.get("trained")),
@@ -402,6 +401,3 @@ def person_trainings(person: Person) -> list[Any]:
     )
     return db.session.execute(stmt).all()
 
-
-def today() -> date:
-    return date.today()

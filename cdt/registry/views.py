@@ -43,7 +43,7 @@ def _ethnicity_filter(value):
 
 
 def _page_args():
-    per_page = queries._int(request.args.get("per_page")) or queries.PER_PAGE
+    per_page = queries.to_int(request.args.get("per_page")) or queries.PER_PAGE
     return {"per_page": max(1, min(per_page, queries.MAX_PER_PAGE)), "max_per_page": queries.MAX_PER_PAGE,
             "error_out": False}
 
@@ -128,7 +128,7 @@ def team_new():
     form = TeamForm()
     _team_form_choices(form, commune.id if commune else None)
     if request.method == "GET" and request.args.get("village"):
-        form.village_id.data = queries._int(request.args.get("village"))
+        form.village_id.data = queries.to_int(request.args.get("village"))
     status = 200
     if form.validate_on_submit():
         try:
@@ -255,7 +255,7 @@ def _new_person_team_choices(form: NewPersonForm) -> AdminUnit | None:
     administrator, of the commune of the team named by ?team=)."""
     commune = _user_commune()
     if commune is None:
-        team_id = queries._int(request.values.get("team") or request.form.get("team_id"))
+        team_id = queries.to_int(request.values.get("team") or request.form.get("team_id"))
         team = db.session.scalar(select(Team).where(Team.id == team_id, area_condition(Team))) if team_id else None
         if team is not None:
             commune = db.session.get(AdminUnit, team.commune_id)
@@ -271,7 +271,7 @@ def member_new():
     form = NewPersonForm(show_citizen_id=can("citizen_id.read"))
     commune = _new_person_team_choices(form)
     if request.method == "GET" and request.args.get("team"):
-        form.team_id.data = queries._int(request.args.get("team"))
+        form.team_id.data = queries.to_int(request.args.get("team"))
     status = 200
     if form.validate_on_submit():
         team = None
