@@ -390,14 +390,3 @@ def person_memberships(person: Person) -> list[Membership]:
     )
     return list(db.session.scalars(stmt))
 
-
-def person_trainings(person: Person) -> list[Any]:
-    stmt = (
-        select(TrainingSession.id, TrainingSession.title, TrainingSession.starts_at, TrainingSession.status,
-               Attendance.hours)
-        .join(Attendance, Attendance.session_id == TrainingSession.id)
-        .where(Attendance.person_id == person.id)
-        .order_by(TrainingSession.starts_at.desc())
-    )
-    return db.session.execute(stmt).all()
-

@@ -238,7 +238,7 @@ def _render_member(person: Person, actions: dict | None = None, status: int = 20
     record("person.view", person)
     db.session.commit()
     return render_template("registry/member.html", person=person, memberships=memberships,
-                           trainings=queries.person_trainings(person), actions=merged,
+                           actions=merged,
                            show_citizen_id=can("citizen_id.read"),
                            commune=db.session.get(AdminUnit, person.commune_id)), status
 

@@ -1,0 +1,43 @@
+"""The lists lead to import and export with the current filters; a person's page shows their training."""
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from cdt.extensions import db
+from cdt.registry.models import Person
+from cdt.training.models import Attendance
+
+
+def test_members_page_links_to_import_and_filtered_exports(client, login_as):
+    login_as("commune")
+    page = client.get("/members?youth_union=yes&page=2").get_data(as_text=True)
+    assert 'href="/members/import"' in page
+    assert 'href="/members/export.csv?youth_union=yes"' in page
+    assert 'href="/members/export.xlsx?youth_union=yes"' in page
+    response = client.get("/members/export.csv?youth_union=yes")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows and {r["youth_union"] for r in rows} == {"True"}
+
+
+def test_readers_get_exports_but_no_import_link(client, login_as):
+    login_as("district")
+    page = client.get("/members").get_data(as_text=True)
+    assert "/members/import" not in page
+    assert 'href="/members/export.csv"' in page
+    teams = client.get("/teams").get_data(as_text=True)
+    assert 'href="/teams/export.csv"' in teams and 'href="/teams/export.xlsx"' in teams
+
+
+def test_person_page_shows_training_history_with_total_hours(app, client, login_as):
+    with app.app_context():
+        person_id = db.session.scalar(
+            select(Person.id).join(Attendance, Attendance.person_id == Person.id)
+            .where(Person.first_trained_on.is_not(None)).order_by(Person.id).limit(1)
+        )
+    login_as("admin")
+    page = client.get(f"/members/{person_id}").get_data(as_text=True)
+    assert "Tổng số giờ: 4,0" in page  # one held 4-hour session, in Vietnamese number format
