@@ -20,7 +20,7 @@ def test_members_page_links_to_import_and_filtered_exports(client, login_as):
     response = client.get("/members/export.csv?youth_union=yes")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows and {r["youth_union"] for r in rows} == {"True"}
+    assert rows and {r["youth_union"] for r in rows} == {"1"}
 
 
 def test_readers_get_exports_but_no_import_link(client, login_as):
