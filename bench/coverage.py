@@ -8,8 +8,12 @@ TEST_DATABASE_URL is set; then times, 20 runs each (after one warm-up run):
   statement built, run, rows turned into CoverageRow objects) for the nation by province,
   one province (Lào Cai) by district and one district (Bắc Hà) by commune;
 - the bare SQL aggregate it runs (the same compiled SELECT through the DB-API cursor);
+- the bare SQL of the live definition (`fast=False`: the joins over membership, team and person),
+  which the report uses when the fast path does not apply (a past date, a future-dated row);
 
-and prints median and 95th percentile and the ratio report / bare SQL.
+and prints median and 95th percentile and the ratio report / bare SQL. The report takes the fast
+path (team_stat, kept by triggers: cdt/reports/models.py) when `fast_path_applies(today)`; the
+bench says whether it did. A reused database without team_stat gets it (create_all fills it).
 Target (issue #6): under 150 ms median for the nation by province on SQLite.
 
     .venv/bin/python bench/coverage.py                       # SQLite (+ PostgreSQL if TEST_DATABASE_URL)
@@ -24,7 +28,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,18 +76,23 @@ def measure(url: str, label: str) -> list[tuple]:
 
     from cdt.extensions import db
     from cdt.geo.models import AdminUnit
-    from cdt.reports.queries import coverage, coverage_statement
+    from cdt.reports.queries import coverage, coverage_statement, fast_path_applies, today
 
     app = make_app(url)
     results = []
     with app.app_context():
-        as_of = date.today()
+        db.create_all()  # a database built before team_stat existed: the table, its triggers, its rows
+        as_of = today()
+        fast = fast_path_applies(as_of)
+        db.session.rollback()
+        print(f"  {label}: fast path applies today: {fast}", flush=True)
         for name, code, level in CASES:
             parent = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code)) if code else None
-            compiled = coverage_statement(parent, level, as_of).compile(
-                db.engine, compile_kwargs={"literal_binds": True})
-            sql = str(compiled)
             postgres = db.engine.dialect.name == "postgresql"
+            sql = str(coverage_statement(parent, level, as_of, fast=fast).compile(
+                db.engine, compile_kwargs={"literal_binds": True}))
+            live_sql = str(coverage_statement(parent, level, as_of, fast=False).compile(
+                db.engine, compile_kwargs={"literal_binds": True}))
 
             def report(parent=parent, level=level):
                 return coverage(parent, level, as_of)
@@ -102,10 +110,15 @@ def measure(url: str, label: str) -> list[tuple]:
                     raw.close()
                 return rows
 
-            assert len(report()) == len(bare())  # warm-up, and the same rows
-            times = {"report": [], "bare": [], "cpu": []}
+            def live(sql=live_sql, postgres=postgres):
+                return bare(sql, postgres)
+
+            # warm-up, and the same figures from the report, its SQL and the live definition
+            assert [tuple(r)[5:] for r in bare()] == [tuple(r)[5:] for r in live()]
+            assert len(report()) == len(bare())
+            times = {"report": [], "bare": [], "cpu": [], "live": []}
             for _ in range(RUNS):
-                for kind, fn in (("report", report), ("bare", bare)):
+                for kind, fn in (("report", report), ("bare", bare), ("live", live)):
                     started, cpu = time.perf_counter(), time.process_time()
                     fn()
                     times[kind].append((time.perf_counter() - started) * 1000)
@@ -114,7 +127,7 @@ def measure(url: str, label: str) -> list[tuple]:
             rows = len(report())
             results.append((label, name, rows, statistics.median(times["report"]), percentile(times["report"], .95),
                             statistics.median(times["bare"]), percentile(times["bare"], .95),
-                            statistics.median(times["cpu"])))
+                            statistics.median(times["cpu"]), statistics.median(times["live"]), fast))
         db.session.remove()
         db.engine.dispose()
     return results
@@ -193,13 +206,14 @@ def main() -> None:
             drop()
 
     print()
-    print(f"{'database':<11} {'report':<26} {'rows':>5} {'median':>9} {'p95':>9} {'SQL med':>9} {'SQL p95':>9} "
-          f"{'ratio':>6} {'CPU med':>9}")
-    for label, name, rows, med, p95, bare_med, bare_p95, cpu in results:
-        print(f"{label:<11} {name:<26} {rows:>5} {med:>7.1f}ms {p95:>7.1f}ms {bare_med:>7.1f}ms "
-              f"{bare_p95:>7.1f}ms {med / bare_med:>6.2f} {cpu:>7.1f}ms")
-    print("(ratio = report median / bare SQL median; CPU med = this process's CPU time per report run:"
-          " on SQLite it excludes waiting for a CPU, on PostgreSQL the server's work is not in it)")
+    print(f"{'database':<11} {'report':<26} {'rows':>5} {'path':>5} {'median':>9} {'p95':>9} {'SQL med':>9} "
+          f"{'SQL p95':>9} {'ratio':>6} {'CPU med':>9} {'live SQL':>9}")
+    for label, name, rows, med, p95, bare_med, bare_p95, cpu, live_med, fast in results:
+        print(f"{label:<11} {name:<26} {rows:>5} {'fast' if fast else 'live':>5} {med:>7.1f}ms {p95:>7.1f}ms "
+              f"{bare_med:>7.1f}ms {bare_p95:>7.1f}ms {med / bare_med:>6.2f} {cpu:>7.1f}ms {live_med:>7.1f}ms")
+    print("(path = what the report used today; ratio = report median / bare SQL median; CPU med = this "
+          "process's CPU time per report run: on SQLite it excludes waiting for a CPU, on PostgreSQL the "
+          "server's work is not in it; live SQL = median of the live definition's bare SQL, the fallback)")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     nation = next((r for r in results if r[0] == "SQLite" and r[1] == "nation by province"), None)
     if nation is not None:

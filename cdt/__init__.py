@@ -57,6 +57,7 @@ def _import_models() -> None:
     import cdt.auth.models  # noqa: F401
     import cdt.geo.models  # noqa: F401
     import cdt.registry.models  # noqa: F401
+    import cdt.reports.models  # noqa: F401
     import cdt.training.models  # noqa: F401
 
 

@@ -22,11 +22,13 @@ def _attach() -> None:
     from cdt.geo import cli as geo_cli
     from cdt.registry import cli as registry_cli
     from cdt.reports import cli as reports_cli
+    from cdt.reports import stats as reports_stats
     from cdt.training import topics as training_topics
 
     cdt_group.add_command(geo_cli.units_group)
     cdt_group.add_command(demo.demo_command)
     cdt_group.add_command(reports_cli.report_group)
+    cdt_group.add_command(reports_stats.stats_group)
     cdt_group.add_command(auth_cli.users_group)
     cdt_group.add_command(registry_cli.import_group)
     cdt_group.add_command(training_topics.topics_group)

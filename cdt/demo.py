@@ -373,6 +373,9 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
     codes = None if scale == "national" else [LAO_CAI]
     load_units(codes, progress=progress)
     topics = ensure_topics()
+    from cdt.reports import stats
+
+    stats.suspend()  # team_stat: one recount at the end (stats.rebuild) instead of a trigger per row
     b = Builder(rng)
     provinces = db.session.scalars(
         select(AdminUnit).where(AdminUnit.level == "province", *( [AdminUnit.code == LAO_CAI] if codes else [] ))
@@ -399,6 +402,7 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
             bar.__exit__(None, None, None)
     b.flush()
     rebuild_name_keys()  # the rows above bypass the ORM events that keep name search keys
+    stats.rebuild()  # the triggers back, every team's report row recounted
     _fix_sequences()
     create_demo_accounts()
     db.session.commit()

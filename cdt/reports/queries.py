@@ -20,6 +20,11 @@ Definitions (as of a date D, default today; the README's table says the same):
 - sessions_held: sessions with status "held" serving the unit or a unit inside it, started in
   the period (from/to) and on or before D (none at village level: sessions serve communes,
   districts or provinces).
+
+These live queries are the definition and the fallback. For today's date `coverage` and
+`country_summary` take the same figures (except villages and sessions, always live) from
+team_stat, a per-team table kept by database triggers (cdt/reports/models.py), when
+`fast_path_applies`; tests/test_reports_fast.py proves both give the same numbers.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from sqlalchemy import and_, case, func, literal, or_, select, text
 from cdt.extensions import db
 from cdt.geo.models import LEVELS, AdminUnit
 from cdt.registry.models import Membership, Person, Team
+from cdt.reports.models import TeamStat, triggers_installed
 from cdt.training.models import TrainingSession
 
 CSV_COLUMNS = [
@@ -127,11 +133,13 @@ def _within(column_owner, parent: AdminUnit | None):
 
 
 def _aggregates(parent: AdminUnit | None, level: str | None, as_of: date,
-                period_from: date | None = None, period_to: date | None = None):
+                period_from: date | None = None, period_to: date | None = None, fast: bool = False):
     """The four aggregate SELECTs (villages, teams, members, sessions) inside `parent`.
 
     Grouped by the ancestor column of `level` (labelled unit_id); level None: not grouped
     (one row each, the totals). These are the definitions; everything else only joins them.
+    fast: teams and members come from team_stat (`_fast_teams_members`, one SELECT returned as
+    both `teams` and `members`); only valid when `fast_path_applies(as_of)`.
     """
     def grouped(stmt, column):
         if level is None:
@@ -153,8 +161,18 @@ def _aggregates(parent: AdminUnit | None, level: str | None, as_of: date,
         )
     villages = grouped(villages, None if level is None else (village.c.id if level == "village" else village.c[f"{level}_id"]))
 
-    # Teams and leaders per unit.
     tgroup = None if level is None else _team_group(level)
+    if fast:
+        teams = members = _fast_teams_members(parent, level)
+    else:
+        teams, members = _live_teams_members(parent, tgroup, as_of, grouped)
+    sessions = _sessions(parent, level, as_of, period_from, period_to, grouped)
+    return villages, teams, members, sessions
+
+
+def _live_teams_members(parent: AdminUnit | None, tgroup, as_of: date, grouped):
+    """The definitions of teams, leaders, members, memberships, youth and trained, over the rows."""
+    # Teams and leaders per unit.
     leader = Membership.__table__.alias("leader")
     has_leader = (
         select(leader.c.id)
@@ -186,7 +204,11 @@ def _aggregates(parent: AdminUnit | None, level: str | None, as_of: date,
         .where(_active_membership(as_of), _active_team(as_of), _team_scope(parent)),
         tgroup,
     )
+    return teams, members
 
+
+def _sessions(parent: AdminUnit | None, level: str | None, as_of: date, period_from: date | None,
+              period_to: date | None, grouped):
     # Held sessions serving a unit inside each row's unit (none at village level: a session
     # serves a commune, a district or a province).
     end = datetime.combine(as_of + timedelta(days=1), time.min)
@@ -206,20 +228,94 @@ def _aggregates(parent: AdminUnit | None, level: str | None, as_of: date,
         if sgroup is not None:
             conditions.append(sgroup.is_not(None))
         sessions = grouped(select(func.count().label("sessions")).where(*conditions), sgroup)
-    return villages, teams, members, sessions
+    return sessions
+
+
+# -- The fast path: the same figures from team_stat (cdt/reports/models.py) ---------------------
+#
+# team_stat holds, per team, what the definitions above count on a date D when no date of the
+# team, its memberships or its current members' first training lies after D: counted (active),
+# has_leader, members (current memberships), youth, trained. Summing it per unit gives teams
+# (count(DISTINCT village) = count of counted teams: one active team per village, a unique index),
+# leaders and memberships exactly; members/youth/trained count distinct PEOPLE, so a person with
+# two current memberships in counted teams of the same unit is subtracted once per extra
+# membership: count - count(DISTINCT person) over the memberships of the few teams that have a
+# member with another current membership (team_stat.shared > 0, a partial index).
+
+def fast_path_applies(as_of: date) -> bool:
+    """True when team_stat answers exactly for `as_of`: it is today (the registry's time zone), the
+    triggers that keep team_stat are installed, and no team has a relevant date after today
+    (team_stat.max_date, an index lookup). Otherwise the live query (the definition) is used."""
+    if as_of != today():
+        return False
+    if not triggers_installed(db.session.connection()):
+        return False
+    latest = db.session.scalar(select(func.max(TeamStat.max_date)))
+    return latest is None or latest <= as_of
+
+
+def _fast_teams_members(parent: AdminUnit | None, level: str | None):
+    S = TeamStat
+    scope = _within(S, parent)
+    group = None if level is None else getattr(S, f"{level}_id")
+
+    def grouped(stmt):
+        return stmt if group is None else stmt.add_columns(group.label("unit_id")).group_by(group)
+
+    stat = grouped(
+        select(
+            func.count().label("teams"),
+            func.coalesce(func.sum(case((S.has_leader.is_(True), 1), else_=0)), 0).label("leaders"),
+            func.coalesce(func.sum(S.members), 0).label("m"),
+            func.coalesce(func.sum(S.youth), 0).label("y"),
+            func.coalesce(func.sum(S.trained), 0).label("t"),
+        ).where(S.counted.is_(True), scope)
+    ).subquery("stat")
+    # Only the memberships of teams with a member who has another current membership can be
+    # counted twice (IN: the planner starts from the partial index ix_team_stat_shared).
+    shared = TeamStat.__table__.alias("shared")
+    youth_id = case((Person.youth_union.is_(True), Person.id))
+    trained_id = case((Person.first_trained_on.is_not(None), Person.id))
+    over = grouped(
+        select(
+            (func.count() - func.count(func.distinct(Person.id))).label("m"),
+            (func.count(youth_id) - func.count(func.distinct(youth_id))).label("y"),
+            (func.count(trained_id) - func.count(func.distinct(trained_id))).label("t"),
+        )
+        .select_from(Membership)
+        .join(S, S.team_id == Membership.team_id)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.team_id.in_(select(shared.c.team_id).where(shared.c.shared > 0)),
+               S.counted.is_(True), scope, Membership.left_on.is_(None))
+    ).subquery("over")
+    joined = (stat.outerjoin(over, over.c.unit_id == stat.c.unit_id) if group is not None
+              else stat.outerjoin(over, literal(True)))
+    columns = [
+        stat.c.teams, stat.c.leaders,
+        (stat.c.m - func.coalesce(over.c.m, 0)).label("members"),
+        stat.c.m.label("memberships"),
+        (stat.c.y - func.coalesce(over.c.y, 0)).label("youth"),
+        (stat.c.t - func.coalesce(over.c.t, 0)).label("trained"),
+    ]
+    if group is not None:
+        columns.append(stat.c.unit_id)
+    return select(*columns).select_from(joined)
 
 
 def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
-                       period_from: date | None = None, period_to: date | None = None):
-    """The single SELECT behind a coverage report: one row per unit at `level` under `parent`."""
+                       period_from: date | None = None, period_to: date | None = None, fast: bool = False):
+    """The single SELECT behind a coverage report: one row per unit at `level` under `parent`.
+
+    fast: teams/members figures from team_stat; only when `fast_path_applies(as_of)`."""
     if level not in LEVELS:
         raise ValueError(level)
     Unit = AdminUnit.__table__.alias("unit")
     ParentUnit = AdminUnit.__table__.alias("parent_unit")
-    villages, teams, members, sessions = _aggregates(parent, level, as_of, period_from, period_to)
+    villages, teams, members, sessions = _aggregates(parent, level, as_of, period_from, period_to, fast)
     villages = villages.subquery("villages")
+    same = teams is members
     teams = teams.subquery("teams")
-    members = members.subquery("members")
+    members = teams if same else members.subquery("members")
     if sessions is not None:
         sessions = sessions.subquery("sessions")
 
@@ -237,10 +333,11 @@ def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
         .outerjoin(ParentUnit, ParentUnit.c.id == Unit.c.parent_id)
         .outerjoin(villages, villages.c.unit_id == Unit.c.id)
         .outerjoin(teams, teams.c.unit_id == Unit.c.id)
-        .outerjoin(members, members.c.unit_id == Unit.c.id)
         .where(Unit.c.level == level)
         .order_by(Unit.c.code)
     )
+    if not same:
+        stmt = stmt.outerjoin(members, members.c.unit_id == Unit.c.id)
     if sessions is not None:
         stmt = stmt.outerjoin(sessions, sessions.c.unit_id == Unit.c.id)
     if parent is not None:
@@ -271,7 +368,7 @@ def coverage(parent: AdminUnit | None, level: str, as_of: date | None = None,
     """One row per unit at `level` inside `parent` (None: the whole loaded country)."""
     as_of = as_of or today()
     _prepare()
-    stmt = coverage_statement(parent, level, as_of, period_from, period_to)
+    stmt = coverage_statement(parent, level, as_of, period_from, period_to, fast=fast_path_applies(as_of))
     return [
         CoverageRow(
             unit_id=r[0], level=r[1], code=r[2], name=r[3], parent_code=r[4], villages=r[5], teams=r[6],
@@ -293,7 +390,7 @@ def country_summary(as_of: date | None = None, period_from: date | None = None,
     """The figures of everything loaded (the admin's view): the same aggregates, not grouped."""
     as_of = as_of or today()
     _prepare()
-    r = db.session.execute(totals_statement(as_of, period_from, period_to)).one()
+    r = db.session.execute(totals_statement(as_of, period_from, period_to, fast=fast_path_applies(as_of))).one()
     return CoverageRow(
         unit_id=0, level="country", code="", name="", parent_code=None, villages=r[0], teams=r[1],
         members=r[2], memberships=r[3], youth_union_members=r[4], leaders=r[5], trained_members=r[6],
@@ -301,10 +398,13 @@ def country_summary(as_of: date | None = None, period_from: date | None = None,
     )
 
 
-def totals_statement(as_of: date, period_from: date | None = None, period_to: date | None = None):
+def totals_statement(as_of: date, period_from: date | None = None, period_to: date | None = None,
+                     fast: bool = False):
     """One row: the country totals, with exactly the definitions of coverage_statement."""
-    parts = _aggregates(None, None, as_of, period_from, period_to)
-    villages, teams, members, sessions = (p.subquery() for p in parts)
+    villages, teams, members, sessions = _aggregates(None, None, as_of, period_from, period_to, fast)
+    same = teams is members
+    villages, teams, sessions = villages.subquery(), teams.subquery(), sessions.subquery()
+    members = teams if same else members.subquery()
     return select(
         select(villages.c.villages).scalar_subquery(),
         select(teams.c.teams).scalar_subquery(),
