@@ -56,8 +56,7 @@ def load(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
-        # If Redis is unreachable, keep throttling per process instead of failing log-ins.
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": https,

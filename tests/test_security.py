@@ -175,3 +175,25 @@ def test_log_filter_on_the_app_handler(app):
 
 def test_login_still_works_after_the_filters(client):
     assert "/login" not in login(client, "admin", DEMO_PASSWORD).request.path
+
+
+def test_static_assets_load_no_user_from_the_database(app, client, login_as):
+    from sqlalchemy import event
+
+    from cdt.extensions import db
+
+    login_as("commune")
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for path in ("/static/app.css", "/bootstrap/static/css/bootstrap.min.css"):
+            response = client.get(path)
+            response.close()
+            assert response.status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert statements == []
+    assert client.get("/members").status_code == 200  # pages still load the user

@@ -53,7 +53,13 @@ def load_user(alternative_id: str):
     return user
 
 
+# Public assets: no user is loaded for them (no database query per stylesheet or script).
+PUBLIC_ASSET_ENDPOINTS = {"static", "bootstrap.static"}
+
+
 def _enforce_session_limits():
+    if request.endpoint in PUBLIC_ASSET_ENDPOINTS:
+        return None
     if not current_user.is_authenticated:
         return None
     now = time.time()
