@@ -90,7 +90,7 @@ def test_team_page_shows_members_history_training_and_share_trained(app, login_a
     for person in people:
         assert person.full_name in html
     assert "Tổ trưởng" in html and "Tổ phó" in html
-    assert "Các lớp tập huấn đã tham dự" in html and "/training/" in html
+    assert "Các buổi tập huấn đã tham dự" in html and "/training/" in html
     share = f"{100 * trained / len(people):.1f}".replace(".", ",") + "%"
     assert share in html
 
