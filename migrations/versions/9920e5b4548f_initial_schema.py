@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3dda776c4ce6
+Revision ID: 9920e5b4548f
 Revises: 
-Create Date: 2026-11-27 00:08:50.968757
+Create Date: 2026-11-27 02:08:11.734370
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '3dda776c4ce6'
+revision = '9920e5b4548f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -98,6 +98,7 @@ def upgrade():
     sa.Column('status', sa.String(length=12), server_default='active', nullable=False),
     sa.Column('dissolved_on', sa.Date(), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('search_name', sa.String(length=300), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version_id', sa.Integer(), server_default='1', nullable=False),
@@ -150,6 +151,8 @@ def upgrade():
     sa.Column('object_id', sa.Integer(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),
     sa.Column('ip', sa.String(length=45), nullable=True),
+    sa.Column('province_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['province_id'], ['admin_unit.id'], name=op.f('fk_audit_event_province_id_admin_unit')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_audit_event_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
     )
@@ -157,6 +160,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_event_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_event_object', ['object_type', 'object_id'], unique=False)
+        batch_op.create_index('ix_audit_event_province_at', ['province_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_user_id'), ['user_id'], unique=False)
 
     op.create_table('membership',
@@ -179,6 +183,56 @@ def upgrade():
         batch_op.create_index('uq_membership_current_deputy', ['team_id'], unique=True, sqlite_where=sa.text("role = 'deputy' AND left_on IS NULL"), postgresql_where=sa.text("role = 'deputy' AND left_on IS NULL"))
         batch_op.create_index('uq_membership_current_leader', ['team_id'], unique=True, sqlite_where=sa.text("role = 'leader' AND left_on IS NULL"), postgresql_where=sa.text("role = 'leader' AND left_on IS NULL"))
         batch_op.create_index('uq_membership_current_person_team', ['person_id', 'team_id'], unique=True, sqlite_where=sa.text('left_on IS NULL'), postgresql_where=sa.text('left_on IS NULL'))
+
+    op.create_table('person_name_key',
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_person_name_key_person_id_person'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('key', 'person_id', name=op.f('pk_person_name_key'))
+    )
+    with op.batch_alter_table('person_name_key', schema=None) as batch_op:
+        batch_op.create_index('ix_person_name_key_pattern', ['key'], unique=False, postgresql_ops={'key': 'text_pattern_ops'})
+        batch_op.create_index(batch_op.f('ix_person_name_key_person_id'), ['person_id'], unique=False)
+
+    op.create_table('team_decision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('decision_number', sa.String(length=60), nullable=True),
+    sa.Column('effective_on', sa.Date(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('established', 'amended', 'dissolved', 're_established')", name=op.f('ck_team_decision_kind')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_team_decision_recorded_by_id_user_account')),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_team_decision_team_id_team')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team_decision'))
+    )
+    with op.batch_alter_table('team_decision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_decision_team_id'), ['team_id'], unique=False)
+
+    op.create_table('team_stat',
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('province_id', sa.Integer(), nullable=False),
+    sa.Column('district_id', sa.Integer(), nullable=False),
+    sa.Column('commune_id', sa.Integer(), nullable=False),
+    sa.Column('village_id', sa.Integer(), nullable=False),
+    sa.Column('counted', sa.Boolean(), nullable=False),
+    sa.Column('has_leader', sa.Boolean(), nullable=False),
+    sa.Column('members', sa.Integer(), nullable=False),
+    sa.Column('youth', sa.Integer(), nullable=False),
+    sa.Column('trained', sa.Integer(), nullable=False),
+    sa.Column('shared', sa.Integer(), nullable=False),
+    sa.Column('max_date', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_team_stat_team_id_team'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('team_id', name=op.f('pk_team_stat'))
+    )
+    with op.batch_alter_table('team_stat', schema=None) as batch_op:
+        batch_op.create_index('ix_team_stat_commune_counted', ['commune_id', 'counted'], unique=False)
+        batch_op.create_index('ix_team_stat_district_counted', ['district_id', 'counted'], unique=False)
+        batch_op.create_index(batch_op.f('ix_team_stat_max_date'), ['max_date'], unique=False)
+        batch_op.create_index('ix_team_stat_province_counted', ['province_id', 'counted', 'has_leader', 'members', 'youth', 'trained'], unique=False)
+        batch_op.create_index('ix_team_stat_shared', ['team_id'], unique=False, sqlite_where=sa.text('shared > 0'), postgresql_where=sa.text('shared > 0'))
+        batch_op.create_index(batch_op.f('ix_team_stat_village_id'), ['village_id'], unique=False)
 
     op.create_table('training_session',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -276,6 +330,24 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_training_session_area_id'))
 
     op.drop_table('training_session')
+    with op.batch_alter_table('team_stat', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_stat_village_id'))
+        batch_op.drop_index('ix_team_stat_shared', sqlite_where=sa.text('shared > 0'), postgresql_where=sa.text('shared > 0'))
+        batch_op.drop_index('ix_team_stat_province_counted')
+        batch_op.drop_index(batch_op.f('ix_team_stat_max_date'))
+        batch_op.drop_index('ix_team_stat_district_counted')
+        batch_op.drop_index('ix_team_stat_commune_counted')
+
+    op.drop_table('team_stat')
+    with op.batch_alter_table('team_decision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_decision_team_id'))
+
+    op.drop_table('team_decision')
+    with op.batch_alter_table('person_name_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_person_name_key_person_id'))
+        batch_op.drop_index('ix_person_name_key_pattern', postgresql_ops={'key': 'text_pattern_ops'})
+
+    op.drop_table('person_name_key')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index('uq_membership_current_person_team', sqlite_where=sa.text('left_on IS NULL'), postgresql_where=sa.text('left_on IS NULL'))
         batch_op.drop_index('uq_membership_current_leader', sqlite_where=sa.text("role = 'leader' AND left_on IS NULL"), postgresql_where=sa.text("role = 'leader' AND left_on IS NULL"))
@@ -286,6 +358,7 @@ def downgrade():
     op.drop_table('membership')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_user_id'))
+        batch_op.drop_index('ix_audit_event_province_at')
         batch_op.drop_index('ix_audit_event_object')
         batch_op.drop_index(batch_op.f('ix_audit_event_at'))
         batch_op.drop_index(batch_op.f('ix_audit_event_action'))
