@@ -50,6 +50,7 @@ def test_report_rejects_unknown_unit_and_level(runner):
     assert "unknown unit code: 99999" in result.output
     result = runner.invoke(args=["cdt", "report", "coverage", "--by", "hamlet"])
     assert result.exit_code != 0
+    assert result.output.strip() == "Error: unknown level: hamlet (use province, district, commune, village)"
 
 
 def test_units_load_is_idempotent_and_rejects_unknown_codes(app, runner):

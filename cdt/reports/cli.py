@@ -25,9 +25,17 @@ def _parse_date(ctx, param, value):
         raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
 
 
+def _parse_level(ctx, param, value):
+    if value not in LEVELS:
+        # One line, as for an unknown unit (click's Choice prints a usage block).
+        raise click.ClickException(f"unknown level: {value} (use {', '.join(LEVELS)})")
+    return value
+
+
 @report_group.command("coverage")
 @click.option("--unit", "unit_code", metavar="CODE", help="GSO code of the unit to report on (default: all loaded).")
-@click.option("--by", "level", required=True, type=click.Choice(LEVELS), help="One row per unit at this level.")
+@click.option("--by", "level", required=True, callback=_parse_level, metavar="|".join(LEVELS),
+              help="One row per unit at this level.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "table"]), default="table", show_default=True)
 @click.option("--as-of", "as_of", callback=_parse_date, metavar="YYYY-MM-DD", help="Figures as they stood on a date.")
 def coverage_command(unit_code: str | None, level: str, fmt: str, as_of: date | None) -> None:
