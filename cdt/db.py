@@ -1,7 +1,7 @@
 """Declarative base with a constraint naming convention, shared column helpers, SQLite pragmas."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -21,7 +21,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @event.listens_for(Engine, "connect")

@@ -21,8 +21,8 @@ from sqlalchemy import func, insert, select, text
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.units import load_units
-from cdt.training.topics import ensure_topics
 from cdt.registry.names import fold, rebuild_name_keys
+from cdt.training.topics import ensure_topics
 
 SEED = 2023
 LAO_CAI = "10"
@@ -213,7 +213,7 @@ def build_province(b: Builder, province: AdminUnit, communes: list[tuple], villa
     leaders_by_commune: dict[int, list[tuple[int, int]]] = {}
     members_by_commune: dict[int, list[tuple[int, int]]] = {}
     province_code = province.code
-    for (commune_id, commune_code, commune_name, commune_kind, district_id), nvillages in zip(communes, per_commune):
+    for (commune_id, commune_code, _name, commune_kind, district_id), nvillages in zip(communes, per_commune, strict=True):
         urban = commune_kind in ("ward", "township")
         names = b.village_names(nvillages)
         for number in range(1, nvillages + 1):

@@ -15,7 +15,6 @@ import os
 import shutil
 import sqlite3
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text

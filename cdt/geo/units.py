@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 import click
 import vietnam_provinces
