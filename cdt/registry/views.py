@@ -61,6 +61,20 @@ def _conflict(form) -> None:
                               "saved: reload the page to see the current data, then make your change again."))
 
 
+def _save(form, save) -> int | None:
+    """Run `save()`; on a broken rule or an edit conflict put the message on the form and return
+    the status to render it with (422, 409). None when saved."""
+    try:
+        save()
+    except services.RuleError as error:
+        _apply_errors(form, error)
+        return 422
+    except services.ConflictError:
+        _conflict(form)
+        return 409
+    return None
+
+
 def _user_commune() -> AdminUnit | None:
     area = current_user.area
     return area if area is not None and area.level == "commune" else None
@@ -151,20 +165,12 @@ def team_edit(team_id: int):
     commune = _working_commune(team)
     form = TeamForm(obj=team)
     _team_form_choices(form, commune.id if commune else None)
-    status = 200
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        try:
-            services.update_team(team, form.data_dict(), form.version_id.data)
-        except services.RuleError as error:
-            _apply_errors(form, error)
-        except services.ConflictError:
-            _conflict(form)
-            status = 409
-        else:
+        status = _save(form, lambda: services.update_team(team, form.data_dict(), form.version_id.data))
+        if status is None:
             flash(_("Team %(name)s saved.", name=team.name), "success")
             return redirect(url_for("registry.team", team_id=team.id))
-    if request.method == "POST" and status == 200:
-        status = 422
     return render_template("registry/team_form.html", form=form, team=team, commune=commune), status
 
 
@@ -329,20 +335,12 @@ def member_edit(person_id: int):
     form = PersonForm(obj=person, show_citizen_id=can("citizen_id.read"))
     if request.method == "GET" and person.phone:
         form.phone.data = display_phone(person.phone)
-    status = 200
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        try:
-            services.update_person(person, form.data_dict(), form.version_id.data)
-        except services.RuleError as error:
-            _apply_errors(form, error)
-        except services.ConflictError:
-            _conflict(form)
-            status = 409
-        else:
+        status = _save(form, lambda: services.update_person(person, form.data_dict(), form.version_id.data))
+        if status is None:
             flash(_("%(name)s saved.", name=person.full_name), "success")
             return redirect(url_for("registry.member", person_id=person.id))
-    if request.method == "POST" and status == 200:
-        status = 422
     return render_template("registry/member_form.html", form=form, person=person,
                            commune=db.session.get(AdminUnit, person.commune_id)), status
 
