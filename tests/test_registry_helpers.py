@@ -51,3 +51,36 @@ def person_form(**overrides) -> dict:
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+DISTRICT_CODE = "085"  # Huyện Bắc Hà, around the commune account's area
+
+
+def person_outside_district(code: str = DISTRICT_CODE) -> Person:
+    """A demo person of another district of the province, with a phone and a citizen ID."""
+    district = unit(code)
+    return db.session.scalar(select(Person).where(
+        Person.district_id != district.id, Person.province_id == district.province_id,
+        Person.phone.is_not(None), Person.citizen_id.is_not(None), Person.birth_date.is_not(None),
+    ).order_by(Person.id))
+
+
+def details_of(person: Person) -> dict[str, str]:
+    """What a page must not show about a person outside the user's area."""
+    from cdt.registry.rules import display_phone
+
+    return {
+        "name": person.full_name,
+        "phone": display_phone(person.phone),
+        "stored phone": person.phone,
+        "birth date": person.birth_date.strftime("%d/%m/%Y"),
+        "citizen ID": person.citizen_id,
+        "commune": db.session.get(AdminUnit, person.commune_id).name,
+        "district": db.session.get(AdminUnit, person.district_id).name,
+        "id": f"/members/{person.id}",
+    }
+
+
+def leaked(html: str, details: dict[str, str], *, typed: tuple[str, ...] = ()) -> list[str]:
+    """The details found in `html` (those the user typed themselves excepted)."""
+    return [key for key, value in details.items() if key not in typed and value and value in html]

@@ -10,14 +10,18 @@ from sqlalchemy import select
 from cdt.audit.models import AuditEvent
 from cdt.extensions import db
 from cdt.registry.models import Membership, Person
+from cdt.registry.rules import display_phone
 from tests.conftest import login
 from tests.test_registry_helpers import (
     COMMUNE_CODE,
     OTHER_COMMUNE_CODE,
     count,
     current,
+    details_of,
+    leaked,
     people_of,
     person_form,
+    person_outside_district,
     teams_of,
     unit,
 )
@@ -133,17 +137,83 @@ def test_duplicate_shows_existing_person_and_offers_to_add_them_instead(app, log
     assert team_name in client.get(f"/members/{existing_id}").get_data(as_text=True)
 
 
-def test_duplicate_in_another_commune_is_shown_without_offer(app, login_as):
+def test_duplicate_in_another_commune_names_nobody(app, login_as):
+    """The neighbouring commune is outside the officer's area: the page says someone is registered
+    elsewhere and whom to ask, and shows nothing of that person."""
     client = login_as("commune")
     with app.app_context():
-        other = next(p for p in people_of(OTHER_COMMUNE_CODE) if p.phone)
-        phone, name, other_id = other.phone, other.full_name, other.id
-    response = _new(client, phone=phone)
+        other = next(p for p in people_of(OTHER_COMMUNE_CODE) if p.phone and p.birth_date)
+        phone, details = other.phone, details_of(other)
+        before = count(Person)
+    response = _new(client, phone=phone, full_name="Tên Khác Hẳn")
     html = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert name in html
-    assert f"/members/{other_id}/teams" not in html
-    assert f'href="/members/{other_id}"' not in html
+    assert leaked(html, details, typed=("stored phone",)) == []
+    assert "/teams" not in html.split("<main", 1)[-1]  # no offer to add anyone
+    assert "đã được đăng ký ở địa bàn khác" in html and "cán bộ cấp tỉnh của Tỉnh Lào Cai" in html
+    with app.app_context():
+        assert count(Person) == before
+
+
+@pytest.mark.parametrize("match", ["phone", "citizen_id", "name_birth"])
+def test_duplicate_in_another_district_names_nobody_and_saves_nothing(app, login_as, match):
+    """The outside security test: a person of another district, matched by phone, by citizen ID
+    or by name and birth date, must not be revealed to the commune officer."""
+    client = login_as("commune")
+    with app.app_context():
+        other = person_outside_district()
+        details = details_of(other)
+        values, typed = {
+            "phone": ({"phone": display_phone(other.phone), "full_name": "Tên Khác Hẳn"}, ("phone",)),
+            "citizen_id": ({"citizen_id": other.citizen_id, "phone": "", "full_name": "Tên Khác Hẳn"},
+                           ("citizen ID",)),
+            "name_birth": ({"full_name": other.full_name, "birth_date": other.birth_date.isoformat(), "phone": ""},
+                           ("name", "birth date")),
+        }[match]
+        team_id = teams_of(COMMUNE_CODE)[0].id
+        before = count(Person), count(Membership)
+    for team in ("", str(team_id)):
+        response = _new(client, team_id=team, **values)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 409
+        assert leaked(html, details, typed=typed) == [], match
+        assert "/teams" not in html.split("<main", 1)[-1]
+        assert "đã được đăng ký ở địa bàn khác" in html
+        assert "cán bộ cấp tỉnh của Tỉnh Lào Cai" in html  # whom to ask
+        with app.app_context():
+            assert (count(Person), count(Membership)) == before
+
+
+def test_admin_sees_who_matches_anywhere(app, login_as):
+    """Whoever may see the other person still gets the helpful page (the administrator here)."""
+    client = login_as("admin")
+    with app.app_context():
+        other = person_outside_district()
+        team = teams_of(COMMUNE_CODE)[0]
+        name, phone, team_id = other.full_name, display_phone(other.phone), team.id
+    response = _new(client, team_id=str(team_id), phone=phone, full_name="Tên Khác Hẳn")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert name in html and "địa bàn khác" not in html
+    assert "/teams" not in html.split("<main", 1)[-1]  # another commune: no offer to join this team
+
+
+def test_edit_to_the_phone_of_someone_outside_the_area_names_nobody(app, login_as):
+    client = login_as("commune")
+    with app.app_context():
+        other = person_outside_district()
+        details = details_of(other)
+        own = next(p for p in people_of(COMMUNE_CODE) if p.birth_date)
+        own_id, own_phone = own.id, own.phone
+        form = person_form(full_name=own.full_name, birth_date=own.birth_date.isoformat(),
+                           phone=display_phone(other.phone), version_id=str(own.version_id))
+    response = client.post(f"/members/{own_id}/edit", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="phone-error"' in html and "địa bàn khác" in html
+    assert leaked(html, details, typed=("phone", "stored phone")) == []
+    with app.app_context():
+        assert db.session.get(Person, own_id).phone == own_phone
 
 
 def test_concurrent_duplicate_submissions_end_with_one_record(app, monkeypatch):

@@ -4,11 +4,13 @@
   the user's area (through the ancestor columns every scoped model carries).
 - `scoped(stmt, model, user)` adds it to a select.
 - `get_in_area_or_404(model, id)` is the loader every view uses for an object by id.
+- `ids_in_area(model, ids)` says which of some already-known ids the user may see (what a
+  page may reveal about records found by an unscoped check, such as a duplicate search).
 - `permission_required(name)` guards views that change things; `can(name)` asks.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -82,9 +84,24 @@ def scoped(stmt: Select, model: Any, user: Any = None) -> Select:
 
 def in_area(obj: Any, user: Any = None) -> bool:
     """Whether an already-loaded object lies in the user's area (same rule as area_condition)."""
-    model = type(obj)
-    stmt = db.select(model.id).where(model.id == obj.id, area_condition(model, user))
-    return db.session.scalar(stmt) is not None
+    return obj.id in ids_in_area(type(obj), [obj.id], user)
+
+
+_IDS_PER_STATEMENT = 500
+
+
+def ids_in_area(model: Any, ids: Iterable[int], user: Any = None) -> set[int]:
+    """Which of `ids` lie in the user's area (same rule as area_condition; a statement per 500 ids).
+
+    For records found by a check that must see everything (a person already registered anywhere
+    makes a new record a duplicate): only these may be shown to the user."""
+    wanted = sorted(set(ids))
+    inside: set[int] = set()
+    condition = area_condition(model, user)
+    for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+        chunk = wanted[start:start + _IDS_PER_STATEMENT]
+        inside.update(db.session.scalars(db.select(model.id).where(model.id.in_(chunk), condition)))
+    return inside
 
 
 def get_in_area_or_404(model: type[T], object_id: Any, user: Any = None) -> T:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from cdt.auth.scope import ids_in_area
 from cdt.extensions import db
+from cdt.geo.models import AdminUnit
 from cdt.registry.models import Person
 from cdt.registry.names import fold
 
@@ -74,7 +77,10 @@ def find_duplicates(province_id: int, *, phone: str | None = None, citizen_id: s
                     full_name: str | None = None, birth_date: date | None = None,
                     exclude_id: int | None = None) -> list[Person]:
     """People already recorded who match: same citizen ID (anywhere), or in the same province the
-    same phone, or the same name (without diacritics) and birth date."""
+    same phone, or the same name (without diacritics) and birth date.
+
+    Not narrowed to any user's area (a duplicate anywhere must be refused): pass the result
+    through `split_by_area` before anything about these people reaches a user."""
     conditions = []
     if citizen_id:
         conditions.append(Person.citizen_id == citizen_id)
@@ -92,3 +98,22 @@ def find_duplicates(province_id: int, *, phone: str | None = None, citizen_id: s
     if exclude_id is not None:
         stmt = stmt.where(Person.id != exclude_id)
     return list(db.session.scalars(stmt.order_by(Person.id).limit(10)))
+
+
+def split_by_area(people: list[Person], user: Any = None) -> tuple[list[Person], bool]:
+    """The matching people the user may see (cdt.auth.scope's rule), and whether anyone else
+    matched too. Of the others a user learns only that they exist: see `registered_elsewhere`."""
+    inside = ids_in_area(Person, [p.id for p in people], user)
+    return [p for p in people if p.id in inside], len(inside) < len(people)
+
+
+def registered_elsewhere(unit: AdminUnit | None) -> str:
+    """What a user working in `unit` is told about a matching person outside their area: that the
+    person is already registered, and whom to ask. Never who, where, or any of their details."""
+    province = db.session.get(AdminUnit, unit.province_id) if unit is not None and unit.province_id else None
+    if province is None:
+        return _("This person is already registered in another area. A person is recorded only once: to have "
+                 "them join a team here, ask the administrator to move their record.")
+    return _("This person is already registered in another area. A person is recorded only once: to have them "
+             "join a team here, ask the province staff of %(province)s to move their record (or the "
+             "administrator, if they are registered in another province).", province=province.name)

@@ -2,7 +2,9 @@
 
 Views call these with values a form has already parsed; the functions raise
 - `RuleError(field, message)`: a rule refused the change (shown next to `field`);
-- `DuplicateError(people)`: the person is already recorded (shown as the duplicate page);
+- `DuplicateError(people, elsewhere)`: the person is already recorded (shown as the duplicate page:
+  `people` are the matches the user may see, `elsewhere` the message about matches outside the
+  user's area, which names nobody);
 - `ConflictError`: someone changed the record since the form was opened.
 Nothing is saved when they raise: `saving()` rolls back.
 """
@@ -24,7 +26,7 @@ from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import ROLE_LABELS, Membership, Person, Team, TeamDecision
 from cdt.registry.names import fold, team_search_name
-from cdt.registry.rules import find_duplicates
+from cdt.registry.rules import find_duplicates, registered_elsewhere, split_by_area
 
 TEAM_FIELDS = ["village_id", "name", "established_on", "decision_number", "status", "dissolved_on", "notes"]
 PERSON_FIELDS = ["full_name", "gender", "birth_date", "ethnicity", "phone", "citizen_id", "youth_union", "position"]
@@ -38,9 +40,17 @@ class RuleError(Exception):
 
 
 class DuplicateError(Exception):
-    def __init__(self, people: list[Person]):
+    def __init__(self, people: list[Person], elsewhere: str | None = None):
         super().__init__("duplicate person")
         self.people = people
+        self.elsewhere = elsewhere
+
+    @classmethod
+    def among(cls, matches: list[Person], unit: AdminUnit) -> DuplicateError:
+        """From all the matching people, what the user may learn: the ones in their area, and
+        that someone elsewhere matches (with whom to ask, for a user working in `unit`)."""
+        shown, elsewhere = split_by_area(matches)
+        return cls(shown, registered_elsewhere(unit) if elsewhere else None)
 
 
 class ConflictError(Exception):
@@ -284,12 +294,12 @@ def _check_joined(joined_on: date | None, field: str = "joined_on") -> date:
     return joined_on
 
 
-def _on_person_duplicate(province_id: int, data: dict):
+def _on_person_duplicate(commune: AdminUnit, data: dict):
     def handler(kind: str) -> None:
         if kind == "person":
-            people = find_duplicates(province_id, phone=data.get("phone"), citizen_id=data.get("citizen_id"),
+            people = find_duplicates(commune.province_id, phone=data.get("phone"), citizen_id=data.get("citizen_id"),
                                      full_name=data.get("full_name"), birth_date=data.get("birth_date"))
-            raise DuplicateError(people)
+            raise DuplicateError.among(people, commune)
         if kind == "membership_role":
             raise RuleError("role", _("This team got a %(role)s in the meantime. Reload the team's page.",
                                       role=str(ROLE_LABELS.get(data.get("role"), "")).lower()))
@@ -320,8 +330,8 @@ def create_person(data: dict, commune: AdminUnit, team: Team | None = None, role
     duplicates = find_duplicates(commune.province_id, phone=data.get("phone"), citizen_id=data.get("citizen_id"),
                                  full_name=data["full_name"], birth_date=data.get("birth_date"))
     if duplicates:
-        raise DuplicateError(duplicates)
-    with saving(_on_person_duplicate(commune.province_id, {**data, "role": role})):
+        raise DuplicateError.among(duplicates, commune)
+    with saving(_on_person_duplicate(commune, {**data, "role": role})):
         person = Person()
         _fill_person(person, data)
         person.place_in(commune)
@@ -338,16 +348,24 @@ def create_person(data: dict, commune: AdminUnit, team: Team | None = None, role
 
 
 def duplicate_field_errors(person: Person, data: dict) -> None:
-    """On edit: the new values must not make this person a copy of another one."""
+    """On edit: the new values must not make this person a copy of another one. The other person
+    is named only when the user may see them."""
     others = find_duplicates(person.province_id, phone=data.get("phone"), citizen_id=data.get("citizen_id"),
                              full_name=data["full_name"], birth_date=data.get("birth_date"), exclude_id=person.id)
+    shown = {p.id for p in split_by_area(others)[0]}
     for other in others:
         if data.get("citizen_id") and other.citizen_id == data.get("citizen_id"):
+            if other.id not in shown:
+                raise RuleError("citizen_id", _("A person registered in another area already has this citizen ID."))
             raise RuleError("citizen_id", _("Another person already has this citizen ID: %(name)s.",
                                             name=other.full_name))
         if data.get("phone") and other.phone == data.get("phone"):
+            if other.id not in shown:
+                raise RuleError("phone", _("A person registered in another area already has this phone number."))
             raise RuleError("phone", _("Another person in the province already has this phone number: %(name)s.",
                                        name=other.full_name))
+        if other.id not in shown:
+            raise RuleError("birth_date", _("A person registered in another area has the same name and birth date."))
         raise RuleError("birth_date", _("Another person in the province has the same name and birth date: "
                                         "%(name)s.", name=other.full_name))
 

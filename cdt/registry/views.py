@@ -289,7 +289,7 @@ def member_new():
             try:
                 person = services.create_person(form.data_dict(), commune, team, form.role.data, form.joined_on.data)
             except services.DuplicateError as duplicate:
-                return _duplicate_page(form, duplicate.people, team)
+                return _duplicate_page(form, duplicate, team)
             except services.RuleError as error:
                 _apply_errors(form, error)
             else:
@@ -302,19 +302,18 @@ def member_new():
     return render_template("registry/member_form.html", form=form, person=None, commune=commune), status
 
 
-def _duplicate_page(form: NewPersonForm, people: list[Person], team: Team | None):
-    """The person is already recorded: show who, and offer to add them to the team instead."""
-    inside = set()
-    if people:
-        inside = set(db.session.scalars(select(Person.id).where(
-            Person.id.in_([p.id for p in people]), area_condition(Person))))
+def _duplicate_page(form: NewPersonForm, duplicate: services.DuplicateError, team: Team | None):
+    """The person is already recorded: show who (only people the user may see, which the service
+    has sorted out), and offer to add them to the team instead when it is a team of their commune.
+    Of a match outside the user's area the page says only that it exists, and whom to ask."""
+    people = duplicate.people
     communes = {}
     if people:
         communes = dict(db.session.execute(select(AdminUnit.id, AdminUnit.name).where(
             AdminUnit.id.in_({p.commune_id for p in people}))).all())
     offers = {}
     for person in people:
-        if person.id in inside and team is not None:
+        if team is not None and person.commune_id == team.commune_id:
             offer = AddToTeamForm(prefix="add", formdata=None)
             offer.team_id.choices = options([(team.id, team.name)])
             offer.team_id.data = team.id
@@ -322,8 +321,8 @@ def _duplicate_page(form: NewPersonForm, people: list[Person], team: Team | None
             offer.joined_on.data = form.joined_on.data
             offers[person.id] = offer
     memberships = queries.current_memberships_of([p.id for p in people])
-    return render_template("registry/duplicate.html", form=form, people=people, inside=inside, team=team,
-                           offers=offers, communes=communes, memberships=memberships, roles=ROLE_LABELS,
+    return render_template("registry/duplicate.html", form=form, people=people, elsewhere=duplicate.elsewhere,
+                           team=team, offers=offers, communes=communes, memberships=memberships, roles=ROLE_LABELS,
                            show_citizen_id=can("citizen_id.read")), 409
 
 
