@@ -18,6 +18,7 @@ from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, Team
 from cdt.registry.names import fold
 from tests.conftest import login
+from tests.test_registry_helpers import details_of, leaked, person_outside_district
 
 MEMBER_HEADER = (
     "id,full_name,gender,birth_date,ethnicity,phone,youth_union,position,team_id,team_name,role,"
@@ -216,6 +217,77 @@ def test_duplicates_inside_the_file_and_second_leader_are_errors(app, login_as):
     assert counts["error"] == 2 and token is None
     assert "row 2" in html or "dòng 2" in html
     assert re.search(r'<td class="num">6</td>.*?(already has a|đã có)', html, re.S)
+
+
+def _row_matching(person, match: str) -> tuple[list[str], tuple[str, ...]]:
+    """A file row that is `person` by one key, otherwise made up; and the details it carries itself."""
+    from cdt.registry.rules import display_phone
+
+    name, birth, phone, cid = "Ai Đó Lạ", "01/01/1990", "", ""
+    typed: tuple[str, ...] = ()
+    if match == "citizen_id":
+        cid, typed = person.citizen_id, ("citizen ID",)
+    elif match == "phone":
+        phone, typed = display_phone(person.phone), ("phone", "stored phone")
+    else:
+        name, birth, typed = person.full_name, person.birth_date.strftime("%d/%m/%Y"), ("name", "birth date")
+    return [name, "Nam", birth, "Kinh", phone, cid, "", "", "02866-001", ""], typed
+
+
+@pytest.mark.parametrize("match", ["citizen_id", "phone", "name_birth"])
+def test_row_matching_someone_outside_the_area_is_an_error_that_names_nobody(app, login_as, match):
+    """The outside security test: a row carrying the citizen ID (or phone, or name and birth date)
+    of a person of another district was previewed with their name and, once confirmed, added
+    that person to the officer's team. Now it is an error row that reveals nothing."""
+    with app.app_context():
+        other = person_outside_district()
+        details = details_of(other)
+        row, typed = _row_matching(other, match)
+    client = login_as("commune")
+    before = people(app), memberships(app)
+    assert upload(client, csv_bytes(GOOD + [row]), "a.csv").status_code == 302
+    html, counts, token = preview(client)
+    assert counts["error"] == 1 and counts["join"] == 0 and token is None
+    assert leaked(html, details, typed=typed) == []
+    assert re.search(r'<td class="num">5</td><td>[^<]*</td><td>—</td><td>Người này đã được đăng ký ở địa bàn khác', html)
+    assert "cán bộ cấp tỉnh của Tỉnh Lào Cai" in html
+    # Forcing the confirmation re-checks the file: the same error, nothing written.
+    pending = re.search(r"[0-9a-f]{32}", stored_uploads(app)[0].name).group(0)
+    response = client.post("/members/import/confirm", data={"token": pending})
+    assert response.status_code == 422
+    assert leaked(response.get_data(as_text=True), details, typed=typed) == []
+    assert (people(app), memberships(app)) == before
+
+
+def test_cli_row_matching_someone_of_another_commune_is_an_error_that_names_nobody(app, runner, tmp_path):
+    with app.app_context():
+        other = person_outside_district()
+        details = details_of(other)
+        row, typed = _row_matching(other, "citizen_id")
+    path = tmp_path / "list.csv"
+    path.write_bytes(csv_bytes(GOOD + [row]))
+    before = people(app), memberships(app)
+    result = runner.invoke(args=["cdt", "import", "members", str(path), "--commune", "02866", "--lang", "en"])
+    assert result.exit_code == 1
+    assert "row 5: This person is already registered in another area" in result.output
+    assert leaked(result.output, details, typed=typed) == []
+    assert (people(app), memberships(app)) == before
+
+
+def test_admin_import_names_a_match_of_another_commune_but_does_not_join_them(app, login_as):
+    """The administrator may see everyone, so the error says who; a person still joins only the
+    teams of their own commune."""
+    with app.app_context():
+        other = person_outside_district()
+        name = other.full_name
+        row, _typed = _row_matching(other, "citizen_id")
+    client = login_as("admin")
+    before = people(app), memberships(app)
+    assert upload(client, csv_bytes([row]), "a.csv", commune="02866").status_code == 302
+    html, counts, token = preview(client)
+    assert counts["error"] == 1 and token is None
+    assert name in html and "xã khác" in html
+    assert (people(app), memberships(app)) == before
 
 
 def test_csv_named_xlsx_and_xlsx_named_csv_are_refused(app, login_as):

@@ -3,6 +3,8 @@
 Same reading and checks as /members/import; every error on one line
 (`row 7, Phone: ...`), exit status 1 and nothing written when there is any error;
 otherwise all rows are written in one transaction (or, with --dry-run, none).
+Rows are matched only with people registered in that commune; a row matching someone
+registered elsewhere is an error that names nobody (the command runs without an account).
 """
 import sys
 from pathlib import Path

@@ -112,8 +112,8 @@ def registered_elsewhere(unit: AdminUnit | None) -> str:
     person is already registered, and whom to ask. Never who, where, or any of their details."""
     province = db.session.get(AdminUnit, unit.province_id) if unit is not None and unit.province_id else None
     if province is None:
-        return _("This person is already registered in another area. A person is recorded only once: to have "
-                 "them join a team here, ask the administrator to move their record.")
-    return _("This person is already registered in another area. A person is recorded only once: to have them "
-             "join a team here, ask the province staff of %(province)s to move their record (or the "
-             "administrator, if they are registered in another province).", province=province.name)
+        return _("This person is already registered in another area. To have them join a team here, ask the "
+                 "administrator to move their record here.")
+    return _("This person is already registered in another area. To have them join a team here, ask the province "
+             "staff of %(province)s to move their record here (or the administrator, if they are registered in "
+             "another province).", province=province.name)

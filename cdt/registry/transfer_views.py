@@ -189,7 +189,7 @@ def import_preview():
         return redirect(url_for("registry.import_members"))
     commune = _commune_by_id(pending["commune_id"])
     try:
-        result = prepare(commune, _load(pending), pending["ext"])
+        result = prepare(commune, _load(pending), pending["ext"], user=current_user)
     except ImportFileError as error:
         _discard(pending)
         flash(str(error), "danger")
@@ -223,7 +223,7 @@ def import_confirm():
         data = claimed.read_bytes()
         if hashlib.sha256(data).hexdigest() != pending.get("sha256"):
             abort(400)
-        result = prepare(commune, data, pending["ext"])
+        result = prepare(commune, data, pending["ext"], user=current_user)
         if result.ok:
             counts = commit(result, filename=pending["name"])
     except ImportFileError as error:
@@ -233,7 +233,8 @@ def import_confirm():
         return redirect(url_for("registry.import_members"))
     except ImportConflict as error:
         claimed.rename(path)
-        return _render_preview(pending, prepare(commune, data, pending["ext"]), conflict=str(error), status=409)
+        return _render_preview(pending, prepare(commune, data, pending["ext"], user=current_user),
+                               conflict=str(error), status=409)
     except BaseException:
         claimed.rename(path)
         raise

@@ -7,6 +7,11 @@ What an import does, decided once (the web page and `flask cdt import members` s
   the same phone, or the same name and birth date) does not create a second record: the
   person is added to the team ("join"), or nothing happens when they are already a current
   member of it ("present"). The registered record is kept as it is, never overwritten;
+- only people registered in the commune being imported are matched that way (a person
+  joins teams of their own commune). A row matching someone registered elsewhere is an
+  error, and says who that is only to a user who may see them (cdt.auth.scope); for anyone
+  else, and for the command line (which runs without an account), it says only that the
+  person is registered in another area and whom to ask;
 - so importing the same file twice adds nothing the second time;
 - rows that are the same person as an earlier row of the file, that match two different
   registered people, that give a team a second leader or deputy, or that break a rule
@@ -22,12 +27,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from cdt.audit.service import record
+from cdt.auth.scope import ids_in_area
 from cdt.core.spreadsheets import SpreadsheetError, open_xlsx_safely, sniff
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -318,8 +325,17 @@ def _registered(rows: list[Row], province_id: int) -> list[Person]:
     return list(people.values())
 
 
-def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], None] | None = None) -> None:
-    """Parse and check every row against the rules, the file and the database; sets status and errors."""
+def _commune_name(person: Person) -> str:
+    unit = db.session.get(AdminUnit, person.commune_id)
+    return unit.name if unit is not None else ""
+
+
+def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], None] | None = None,
+               user: Any = None) -> None:
+    """Parse and check every row against the rules, the file and the database; sets status and errors.
+
+    `user` is who imports (None: the command line); it decides only which matching people outside
+    the commune an error message may name."""
     by_code, by_name = _village_index(commune)
     same_cid, same_phone, same_name = _("same citizen ID"), _("same phone"), _("same name and birth date")
     teams = {t.village_id: t for t in db.session.scalars(
@@ -356,6 +372,13 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
 
     # Against the registry.
     registered = _registered([r for r in rows if not r.errors], commune.province_id)
+    # Who may be named: people of the commune (which lies in the importing user's area), and
+    # people elsewhere only when the user may see them. The rest are "registered elsewhere".
+    elsewhere = [p.id for p in registered if p.commune_id != commune.id]
+    nameable = {p.id for p in registered if p.commune_id == commune.id}
+    if user is not None:
+        nameable |= ids_in_area(Person, elsewhere, user)
+    elsewhere_message = rules.registered_elsewhere(commune)
     by_cid = {p.citizen_id: p for p in registered if p.citizen_id}
     by_phone = {p.phone: p for p in registered if p.phone and p.province_id == commune.province_id}
     by_name_birth = {(p.search_name, p.birth_date): p for p in registered
@@ -389,7 +412,14 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
         if row.full_name and row.birth_date and (fold(row.full_name), row.birth_date) in by_name_birth:
             p = by_name_birth[(fold(row.full_name), row.birth_date)]
             matches.setdefault(p.id, (p, same_name))
-        if len(matches) > 1:
+        outside = [p for p, _r in matches.values() if p.commune_id != commune.id]
+        if any(p.id not in nameable for p in outside):
+            row.error("", elsewhere_message)
+        elif outside:
+            row.error("", _("%(name)s (#%(id)s) is registered in another commune, %(commune)s; a person joins the "
+                            "teams of their own commune only.", name=outside[0].full_name, id=outside[0].id,
+                            commune=_commune_name(outside[0])))
+        elif len(matches) > 1:
             names = "; ".join(f"{p.full_name} (#{p.id})" for p, _r in matches.values())
             row.error("", _("Matches several registered people: %(names)s. Correct the row.", names=names))
         elif matches:
@@ -425,11 +455,11 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
 
 def prepare(commune: AdminUnit, data: bytes, extension: str,
             progress: Callable[[int], None] | None = None,
-            on_rows: Callable[[int], None] | None = None) -> ImportResult:
+            on_rows: Callable[[int], None] | None = None, user: Any = None) -> ImportResult:
     rows, ignored, skipped = read_rows(data, extension)
     if on_rows is not None:
         on_rows(len(rows))
-    check_rows(commune, rows, progress)
+    check_rows(commune, rows, progress, user=user)
     return ImportResult(commune=commune, rows=rows, ignored_headers=ignored, skipped_sample=skipped)
 
 
