@@ -472,3 +472,25 @@ def test_registry_forms_need_the_csrf_token(app, client):
     with app.app_context():
         assert count(Person) == before + 1
         assert db.session.get(Membership, deputy).role == "deputy"
+
+
+def test_lookups_by_identifier_find_nobody_outside_the_area(app, login_as):
+    """Searching (page and export) by the name or phone of a person of another district, or
+    naming their id in a URL or an add-to-team POST, tells the commune officer nothing."""
+    client = login_as("commune")
+    with app.app_context():
+        other = person_outside_district()
+        details = details_of(other)
+        other_id, team_id = other.id, teams_of(COMMUNE_CODE)[0].id
+        before = count(Membership)
+    for key in ("name", "phone", "stored phone"):
+        for url in ("/members", "/members/export.csv"):
+            response = client.get(url, query_string={"q": details[key]})
+            assert response.status_code == 200
+            assert leaked(response.get_data(as_text=True), details, typed=(key,)) == [], (key, url)
+    assert client.get(f"/members/{other_id}").status_code == 404
+    response = client.post(f"/members/{other_id}/teams", data={"add-team_id": str(team_id), "add-role": "member",
+                                                               "add-joined_on": date.today().isoformat()})
+    assert response.status_code == 404
+    with app.app_context():
+        assert count(Membership) == before
