@@ -11,6 +11,7 @@ import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from cdt.core import clock
 from cdt.extensions import db
 from cdt.registry.models import Person
 from cdt.registry.names import fold
@@ -51,7 +52,7 @@ def age_on(birth: date, day: date) -> int:
 def check_birth_date(birth: date | None, today: date | None = None) -> date | None:
     if birth is None:
         return None
-    today = today or date.today()
+    today = today or clock.today()
     age = age_on(birth, today)
     if age < MIN_AGE or age > MAX_AGE:
         raise ValueError(

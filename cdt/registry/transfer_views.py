@@ -13,7 +13,6 @@ import re
 import secrets
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 from flask import (
@@ -35,6 +34,7 @@ from sqlalchemy import select
 
 from cdt.audit.service import record
 from cdt.auth.scope import area_condition, permission_required
+from cdt.core import clock
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -343,7 +343,7 @@ def _audit_export(what: str, rows: int) -> None:
 
 
 def _stamp() -> str:
-    return date.today().isoformat()
+    return clock.today().isoformat()
 
 
 def _csv_response(what: str, columns, rows) -> Response:
