@@ -272,11 +272,12 @@ def _write_sheet(part: IO[bytes], sheet: Sheet) -> None:
     part.write("".join(head).encode("utf-8"))
     buffer: list[str] = []
     cell = _cell
+    styled = _STYLE_TEXT in text_styles  # text columns: their strings keep the column's text format
     for number, row in enumerate(sheet.rows, start=2):
         if len(row) > len(letters):
             letters = _column_letters(len(row))
         suffix = str(number)
-        if _STYLE_TEXT in text_styles:  # text columns: their strings keep the column's text format
+        if styled:
             cells = [cell(letter + suffix, v, style) for letter, v, style
                      in zip(letters, row, itertools.chain(text_styles, itertools.repeat(0)), strict=False)]
         else:
