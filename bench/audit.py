@@ -17,7 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,7 @@ def build(url: str, events: int) -> None:
     from cdt import create_app
     from cdt.audit.models import AuditEvent
     from cdt.auth.models import User
+    from cdt.core import clock
     from cdt.demo import build_demo
     from cdt.extensions import db
     from cdt.geo.models import AdminUnit
@@ -52,7 +53,7 @@ def build(url: str, events: int) -> None:
             select(User.id, User.username, AdminUnit.province_id).outerjoin(AdminUnit, User.area_id == AdminUnit.id)
         ).all()
         rng = random.Random(7)
-        start = datetime.now(UTC) - timedelta(days=730)
+        start = clock.utcnow() - timedelta(days=730)
         batch = []
         for i in range(events):
             uid, name, province_id = users[rng.randrange(len(users))]
@@ -94,10 +95,11 @@ def main() -> None:
 
     from cdt import create_app
     from cdt.auth.models import User
+    from cdt.core import clock
     from cdt.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False})
-    day = (datetime.now(UTC) - timedelta(days=100)).date().isoformat()
+    day = (clock.utcnow() - timedelta(days=100)).date().isoformat()
     cases = ["/audit", "/audit?page=500", "/audit?user=commune", "/audit?action=export",
              "/audit?object_type=team&object_id=77", f"/audit?date_from={day}&date_to={day}"]
     for username in ("admin", "province"):

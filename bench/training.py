@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from cdt import create_app  # noqa: E402
+from cdt.core import clock  # noqa: E402
 from cdt.demo import DEMO_PASSWORD, build_demo  # noqa: E402
 from cdt.extensions import db  # noqa: E402
 
@@ -116,7 +117,7 @@ def main() -> None:
         bac_ha = db.session.scalar(select(AdminUnit.id).where(AdminUnit.code == "085"))
         people = list(db.session.scalars(select(Person.id).where(Person.district_id == bac_ha).limit(200)))
         topic = db.session.scalar(select(TrainingTopic.id))
-    now = datetime.now() - timedelta(hours=3)
+    now = clock.local_now() - timedelta(hours=3)
     r = client.post("/training/new", data={
         "title": "Bench", "topic_id": topic, "mode": "in_person", "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
         "ends_at": (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "venue": "Hall 1", "area_id": bac_ha,

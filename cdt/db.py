@@ -1,7 +1,5 @@
-"""Declarative base with a constraint naming convention, shared column helpers, SQLite pragmas."""
+"""Declarative base with a constraint naming convention, SQLite pragmas (timestamps: cdt.core.clock)."""
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -18,10 +16,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @event.listens_for(Engine, "connect")

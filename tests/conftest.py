@@ -149,3 +149,21 @@ def login_as(client):
 def pytest_configure(config):
     config.addinivalue_line("markers", "csrf: run the test with CSRF protection enabled")
     config.addinivalue_line("markers", "e2e: end-to-end browser test (Playwright + Chromium)")
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """frozen_clock(instant) stops the registry's clock (cdt.core.clock) at `instant` for the test.
+
+    An aware datetime; a naive one is read as UTC. today(), now(), local_now(), utcnow() and
+    day_start() all follow, and so do the column defaults (created_at, audit times)."""
+    from datetime import UTC
+
+    from cdt.core import clock
+
+    def _freeze(instant):
+        instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+        monkeypatch.setattr(clock, "_system_utcnow", lambda: instant.astimezone(UTC))
+        return instant
+
+    return _freeze

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from cdt.db import utcnow
+from cdt.core.clock import utcnow
 from cdt.extensions import db
 
 

@@ -1,10 +1,9 @@
 """The audit trail page: read-only, filterable, paginated, scoped to the reader's area."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
@@ -15,6 +14,7 @@ from wtforms.validators import NumberRange, Optional
 from cdt.audit.models import AuditEvent
 from cdt.auth.models import User
 from cdt.auth.scope import permission_required, scoped
+from cdt.core import clock
 from cdt.extensions import db
 
 bp = Blueprint("audit", __name__)
@@ -84,11 +84,6 @@ class AuditFilterForm(FlaskForm):
     date_to = DateField(_l("Date to"), validators=[Optional()])
 
 
-def _local_day_start(day) -> datetime:
-    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh"))
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
-
-
 @bp.get("/audit")
 @login_required
 @permission_required("audit.read")
@@ -113,9 +108,9 @@ def events():
         if form.object_id.data:
             stmt = stmt.where(AuditEvent.object_id == form.object_id.data)
         if form.date_from.data:
-            stmt = stmt.where(AuditEvent.at >= _local_day_start(form.date_from.data))
+            stmt = stmt.where(AuditEvent.at >= clock.day_start(form.date_from.data))
         if form.date_to.data:
-            stmt = stmt.where(AuditEvent.at < _local_day_start(form.date_to.data + timedelta(days=1)))
+            stmt = stmt.where(AuditEvent.at < clock.day_start(form.date_to.data + timedelta(days=1)))
     else:
         stmt = stmt.where(False)
     stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

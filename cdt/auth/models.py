@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from cdt.db import utcnow
+from cdt.core.clock import utcnow
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 

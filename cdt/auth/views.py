@@ -18,8 +18,8 @@ from cdt.auth import service
 from cdt.auth.forms import ChangePasswordForm, LoginForm, NewUserForm, UserForm, role_choices
 from cdt.auth.models import ROLE_LABELS, User
 from cdt.auth.scope import permission_required
+from cdt.core.clock import utcnow
 from cdt.core.forms import EmptyForm
-from cdt.db import utcnow
 from cdt.extensions import db, limiter
 from cdt.geo.models import AdminUnit
 

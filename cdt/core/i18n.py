@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import current_app, request, session
 from flask_login import current_user
 
+from cdt.core import clock
+
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
@@ -22,4 +24,4 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    return clock.zone_name()

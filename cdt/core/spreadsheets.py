@@ -11,16 +11,21 @@ Shared by the registry import/export and the reports exports. The API:
   Format, decided once for every export: UTF-8 with a byte-order mark (Excel needs the BOM to
   read Vietnamese correctly; every CSV reader that knows UTF-8 ignores it), comma separator,
   CRLF line ends, minimal quoting (RFC 4180). Every cell goes through ``safe_cell``.
-- ``write_xlsx(headers, rows, sheet_title) -> bytes`` and ``write_xlsx_to(fileobj, ...)``:
-  an .xlsx in openpyxl's write-only mode (constant memory: fine for 400,000 rows). A string
-  is always stored as a string cell (never a formula, whatever it starts with) and a string
-  starting with a formula character is marked "quote prefix", as Excel does when a user types
-  ``'=...``, so that editing the cell later does not turn it into a formula either.
-  The value itself is kept exactly (no apostrophe added inside an .xlsx).
-  Dates are written as real dates (dd/mm/yyyy), numbers as numbers, the header row bold
-  and frozen.
-- ``stream_xlsx_to(fileobj, headers, rows, sheet_title)``: the same kind of .xlsx written by a
-  small streaming SpreadsheetML writer, ~10x faster than openpyxl (for exports of 100,000s of rows).
+- ``write_workbook_to(fileobj, sheets)``: THE .xlsx writer (every workbook the registry hands
+  out: coverage report, member and team exports, the import template). It streams SpreadsheetML
+  straight into the zip, row by row: constant memory, ~10x faster than openpyxl (which writes
+  ~2,500 rows of 20 columns a second: 400,000 people would take ~3 minutes). Each ``Sheet``
+  has a bold, frozen header row, then its rows (any iterable, consumed once), optional column
+  widths and column formats (``"text"``: what a user types there stays text, so a phone
+  number or citizen ID keeps its leading 0; ``"date"``: dd/mm/yyyy). A string is always a
+  string cell (inline string, never a formula, whatever it starts with) and a string starting
+  with a formula character is marked "quote prefix", as Excel does when a user types
+  ``'=...``, so that editing the cell later does not turn it into a formula either. The value
+  itself is kept exactly (no apostrophe added inside an .xlsx). Dates are real dates
+  (dd/mm/yyyy, dd/mm/yyyy hh:mm), numbers numbers, booleans booleans; control characters
+  that XML forbids are dropped.
+- ``stream_xlsx_to(fileobj, headers, rows, sheet_title)`` and ``write_xlsx(headers, rows,
+  sheet_title) -> bytes``: the same writer for a workbook of one sheet.
 - ``open_xlsx_safely(data: bytes)``: checks the zip container *before* openpyxl parses
   anything (really a zip, really an xlsx, at most ``MAX_ENTRIES`` entries, at most
   ``MAX_UNCOMPRESSED`` bytes once expanded, no entry with a compression ratio above
@@ -33,9 +38,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
@@ -115,61 +122,7 @@ def _sheet_title(title: str) -> str:
     return (cleaned or "Sheet")[:31]
 
 
-def write_xlsx_to(fileobj: IO[bytes], headers: Sequence[str], rows: Iterable[Sequence[Any]],
-                  sheet_title: str = "Sheet", *, column_widths: Sequence[int] | None = None) -> None:
-    """Write an .xlsx (write-only mode, constant memory) into a binary file object."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_sheet_title(sheet_title))
-    sheet.freeze_panes = "A2"
-    if column_widths:
-        from openpyxl.utils import get_column_letter
-
-        for index, width in enumerate(column_widths, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-    bold = Font(bold=True)
-
-    def text_cell(value: str, font: Font | None = None) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet)
-        cell.value = _ILLEGAL_XML.sub("", value)  # control characters are not allowed in XML
-        cell.data_type = "s"  # openpyxl would make "=..." a formula: force a string cell
-        if is_formula_like(value):
-            cell.quotePrefix = True
-        if font is not None:
-            cell.font = font
-        return cell
-
-    sheet.append([text_cell(str(h), bold) for h in headers])
-    for row in rows:
-        out: list[Any] = []
-        for value in row:
-            if value is None or isinstance(value, (bool, int, float, Decimal)):
-                out.append(value)
-            elif isinstance(value, (date, datetime)):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "dd/mm/yyyy hh:mm" if isinstance(value, datetime) else "dd/mm/yyyy"
-                out.append(cell)
-            else:
-                out.append(text_cell(str(value)))
-        sheet.append(out)
-    workbook.save(fileobj)
-
-
-def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = "Sheet",
-               *, column_widths: Sequence[int] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    write_xlsx_to(buffer, headers, rows, sheet_title, column_widths=column_widths)
-    return buffer.getvalue()
-
-
-# --- a fast streaming XLSX writer (big exports) ----------------------------------------------
-# openpyxl writes ~2,500 rows of 20 columns a second (without lxml): 400,000 people would take
-# ~3 minutes, past any worker timeout. This writer produces the same kind of file (inline
-# strings, a bold frozen header, real dates, quote-prefixed formula-like text) straight into
-# the zip, row by row: constant memory and ~10x faster. write_xlsx keeps using openpyxl.
+# --- the XLSX writer ---------------------------------------------------------------------------
 
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -177,7 +130,8 @@ _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EPOCH = date(1899, 12, 30)
-_STYLE_HEADER, _STYLE_DATE, _STYLE_DATETIME, _STYLE_QUOTED = 1, 2, 3, 4
+_STYLE_HEADER, _STYLE_DATE, _STYLE_DATETIME, _STYLE_QUOTED, _STYLE_TEXT = 1, 2, 3, 4, 5
+_COLUMN_STYLES = {None: 0, "text": _STYLE_TEXT, "date": _STYLE_DATE}  # Sheet.column_formats
 
 _STYLES = (
     _XML_HEAD + f'<styleSheet xmlns="{_NS}">'
@@ -188,12 +142,13 @@ _STYLES = (
     '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="5">'
+    '<cellXfs count="6">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
+    '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
 
@@ -209,16 +164,16 @@ def _xml_attr(value: str) -> str:
 
 
 def _text_cell(ref: str, value: str, style: int = 0) -> str:
-    if style == 0 and value and value[0] in _FORMULA_FIRST:
+    if style != _STYLE_HEADER and value and value[0] in _FORMULA_FIRST:
         style = _STYLE_QUOTED
     s = f' s="{style}"' if style else ""
     return f'<c r="{ref}" t="inlineStr"{s}><is><t xml:space="preserve">{_xml_text(value)}</t></is></c>'
 
 
-def _cell(ref: str, value: Any) -> str:
+def _cell(ref: str, value: Any, text_style: int = 0) -> str:
     kind = type(value)
     if kind is str:
-        return _text_cell(ref, value)
+        return _text_cell(ref, value, text_style)
     if value is None:
         return ""
     if kind is bool:
@@ -235,7 +190,7 @@ def _cell(ref: str, value: Any) -> str:
         return f'<c r="{ref}" s="{_STYLE_DATE}"><v>{(value - _EPOCH).days}</v></c>'
     if isinstance(value, (int, float, Decimal)):
         return f'<c r="{ref}"><v>{value}</v></c>'
-    return _text_cell(ref, str(value))
+    return _text_cell(ref, str(value), text_style)
 
 
 def _column_letters(count: int) -> list[str]:
@@ -244,15 +199,23 @@ def _column_letters(count: int) -> list[str]:
     return [get_column_letter(i) for i in range(1, count + 1)]
 
 
-def stream_xlsx_to(fileobj: IO[bytes], headers: Sequence[str], rows: Iterable[Sequence[Any]],
-                   sheet_title: str = "Sheet", *, column_widths: Sequence[int] | None = None) -> None:
-    """Write an .xlsx row by row into a binary file object (seekable or not); constant memory.
+@dataclass
+class Sheet:
+    """One worksheet of write_workbook_to: a bold, frozen header row, then `rows` (streamed)."""
 
-    Same guarantees as write_xlsx: every string is a string cell (inline string, never a
-    formula), formula-like text is quote-prefixed, dates are real dates, the header is bold
-    and frozen.
-    """
-    title = _xml_attr(_sheet_title(sheet_title))
+    title: str
+    headers: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+    column_widths: Sequence[int] | None = None
+    column_formats: Sequence[str | None] | None = None  # per column: "text", "date" or None
+
+
+def write_workbook_to(fileobj: IO[bytes], sheets: Sequence[Sheet]) -> None:
+    """Write an .xlsx of `sheets` into a binary file object (seekable or not), row by row."""
+    titles = [_xml_attr(_sheet_title(sheet.title)) for sheet in sheets]
+    if not sheets or len(set(titles)) != len(titles):
+        raise ValueError("a workbook needs at least one sheet, and distinct sheet titles")
+    numbers = range(1, len(sheets) + 1)
     with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as archive:
         archive.writestr("[Content_Types].xml", _XML_HEAD + (
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -260,9 +223,10 @@ def stream_xlsx_to(fileobj: IO[bytes], headers: Sequence[str], rows: Iterable[Se
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/xl/workbook.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
+            + "".join(f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
+                      'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                      for n in numbers)
+            + '<Override PartName="/xl/styles.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
             "</Types>"))
         archive.writestr("_rels/.rels", _XML_HEAD + (
@@ -270,38 +234,74 @@ def stream_xlsx_to(fileobj: IO[bytes], headers: Sequence[str], rows: Iterable[Se
             f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
         archive.writestr("xl/workbook.xml", _XML_HEAD + (
             f'<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets>'
-            f'<sheet name="{title}" sheetId="1" r:id="rId1"/></sheets></workbook>'))
+            + "".join(f'<sheet name="{title}" sheetId="{n}" r:id="rId{n}"/>' for n, title in zip(numbers, titles, strict=True))
+            + "</sheets></workbook>"))
         archive.writestr("xl/_rels/workbook.xml.rels", _XML_HEAD + (
             f'<Relationships xmlns="{_PKG_REL}">'
-            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'))
+            + "".join(f'<Relationship Id="rId{n}" Type="{_REL}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+                      for n in numbers)
+            + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'))
         archive.writestr("xl/styles.xml", _STYLES)
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            head = [_XML_HEAD, f'<worksheet xmlns="{_NS}"><sheetViews><sheetView workbookViewId="0">'
-                               '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-                               "</sheetView></sheetViews>"]
-            if column_widths:
-                head.append("<cols>" + "".join(
-                    f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
-                    for i, w in enumerate(column_widths, start=1)) + "</cols>")
-            letters = _column_letters(max(len(headers), 1))
-            head.append('<sheetData><row r="1">')
-            head.extend(_text_cell(f"{letters[i]}1", str(h), _STYLE_HEADER) for i, h in enumerate(headers))
-            head.append("</row>")
-            sheet.write("".join(head).encode("utf-8"))
-            buffer: list[str] = []
-            cell = _cell
-            for number, row in enumerate(rows, start=2):
-                if len(row) > len(letters):
-                    letters = _column_letters(len(row))
-                suffix = str(number)
-                buffer.append(f'<row r="{suffix}">'
-                              + "".join([cell(letter + suffix, v) for letter, v in zip(letters, row, strict=False)]) + "</row>")
-                if len(buffer) >= 1000:
-                    sheet.write("".join(buffer).encode("utf-8"))
-                    buffer = []
-            buffer.append("</sheetData></worksheet>")
-            sheet.write("".join(buffer).encode("utf-8"))
+        for n, sheet in zip(numbers, sheets, strict=True):
+            with archive.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as part:
+                _write_sheet(part, sheet)
+
+
+def _write_sheet(part: IO[bytes], sheet: Sheet) -> None:
+    headers = sheet.headers
+    widths = list(sheet.column_widths or [])
+    styles = [_COLUMN_STYLES[f] for f in (sheet.column_formats or [])]
+    text_styles = [style if style == _STYLE_TEXT else 0 for style in styles]
+    head = [_XML_HEAD, f'<worksheet xmlns="{_NS}"><sheetViews><sheetView workbookViewId="0">'
+                       '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                       "</sheetView></sheetViews>"]
+    cols = []
+    for i in range(max(len(widths), len(styles))):
+        width = widths[i] if i < len(widths) else None
+        style = styles[i] if i < len(styles) else 0
+        if width or style:
+            cols.append(f'<col min="{i + 1}" max="{i + 1}"'
+                        + (f' width="{width}" customWidth="1"' if width else ' width="9.140625"')
+                        + (f' style="{style}"' if style else "") + "/>")
+    if cols:
+        head.append("<cols>" + "".join(cols) + "</cols>")
+    letters = _column_letters(max(len(headers), len(styles), 1))
+    head.append('<sheetData><row r="1">')
+    head.extend(_text_cell(f"{letters[i]}1", str(h), _STYLE_HEADER) for i, h in enumerate(headers))
+    head.append("</row>")
+    part.write("".join(head).encode("utf-8"))
+    buffer: list[str] = []
+    cell = _cell
+    styled = _STYLE_TEXT in text_styles  # text columns: their strings keep the column's text format
+    for number, row in enumerate(sheet.rows, start=2):
+        if len(row) > len(letters):
+            letters = _column_letters(len(row))
+        suffix = str(number)
+        if styled:
+            cells = [cell(letter + suffix, v, style) for letter, v, style
+                     in zip(letters, row, itertools.chain(text_styles, itertools.repeat(0)), strict=False)]
+        else:
+            cells = [cell(letter + suffix, v) for letter, v in zip(letters, row, strict=False)]
+        buffer.append(f'<row r="{suffix}">' + "".join(cells) + "</row>")
+        if len(buffer) >= 1000:
+            part.write("".join(buffer).encode("utf-8"))
+            buffer = []
+    buffer.append("</sheetData></worksheet>")
+    part.write("".join(buffer).encode("utf-8"))
+
+
+def stream_xlsx_to(fileobj: IO[bytes], headers: Sequence[str], rows: Iterable[Sequence[Any]],
+                   sheet_title: str = "Sheet", *, column_widths: Sequence[int] | None = None) -> None:
+    """A workbook of one sheet (write_workbook_to), written row by row: constant memory."""
+    write_workbook_to(fileobj, [Sheet(sheet_title, headers, rows, column_widths)])
+
+
+def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = "Sheet",
+               *, column_widths: Sequence[int] | None = None) -> bytes:
+    """A workbook of one sheet as bytes (for small files, such as a coverage report)."""
+    buffer = io.BytesIO()
+    stream_xlsx_to(buffer, headers, rows, sheet_title, column_widths=column_widths)
+    return buffer.getvalue()
 
 
 def sniff(data: bytes) -> str:

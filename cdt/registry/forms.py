@@ -2,8 +2,6 @@
 shown next to their field; the parsed values are left in `form.clean`."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,6 +9,7 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from cdt.core import clock
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import GENDER_LABELS, POSITION_LABELS, ROLE_LABELS, TEAM_STATUS_LABELS
 from cdt.registry.rules import check_birth_date, normalize_citizen_id, normalize_phone
@@ -136,22 +135,22 @@ class PersonForm(RegistryForm):
 class NewPersonForm(PersonForm):
     team_id = SelectField(_l("Team"), coerce=_optional_int, validators=[Optional()])
     role = SelectField(_l("Role"), choices=options([(k, v) for k, v in ROLE_LABELS.items()]), default="member")
-    joined_on = LocalDateField(_l("Joined on"), validators=[Optional()], default=date.today)
+    joined_on = LocalDateField(_l("Joined on"), validators=[Optional()], default=clock.today)
 
 
 class AddToTeamForm(RegistryForm):
     team_id = SelectField(_l("Team"), coerce=_optional_int, validators=[DataRequired(message=REQUIRED)])
     role = SelectField(_l("Role"), choices=options([(k, v) for k, v in ROLE_LABELS.items()]), default="member")
-    joined_on = LocalDateField(_l("Joined on"), validators=[Optional()], default=date.today)
+    joined_on = LocalDateField(_l("Joined on"), validators=[Optional()], default=clock.today)
 
 
 class EndMembershipForm(RegistryForm):
-    left_on = LocalDateField(_l("Left on"), validators=[Optional()], default=date.today)
+    left_on = LocalDateField(_l("Left on"), validators=[Optional()], default=clock.today)
 
 
 class MoveForm(RegistryForm):
     team_id = SelectField(_l("Move to team"), coerce=_optional_int, validators=[DataRequired(message=REQUIRED)])
-    moved_on = LocalDateField(_l("On"), validators=[Optional()], default=date.today)
+    moved_on = LocalDateField(_l("On"), validators=[Optional()], default=clock.today)
 
 
 class RoleForm(RegistryForm):

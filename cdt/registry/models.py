@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cdt.db import utcnow
+from cdt.core.clock import utcnow
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 

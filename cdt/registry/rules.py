@@ -12,7 +12,11 @@ import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+<<<<<<< HEAD
 from cdt.auth.scope import ids_in_area
+=======
+from cdt.core import clock
+>>>>>>> g-clock
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Person
@@ -54,7 +58,7 @@ def age_on(birth: date, day: date) -> int:
 def check_birth_date(birth: date | None, today: date | None = None) -> date | None:
     if birth is None:
         return None
-    today = today or date.today()
+    today = today or clock.today()
     age = age_on(birth, today)
     if age < MIN_AGE or age > MAX_AGE:
         raise ValueError(

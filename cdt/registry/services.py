@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import area_condition
+from cdt.core import clock
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import ROLE_LABELS, Membership, Person, Team, TeamDecision
@@ -138,7 +139,7 @@ def _village_taken(village: AdminUnit, team: Team) -> RuleError:
 
 
 def _check_team_dates(data: dict) -> None:
-    today = date.today()
+    today = clock.today()
     if data.get("established_on") and data["established_on"] > today:
         raise RuleError("established_on", _("The date cannot be in the future."))
     if data["status"] == "dissolved":
@@ -288,8 +289,8 @@ def _check_team_open(team: Team, field: str = "team_id") -> None:
 
 
 def _check_joined(joined_on: date | None, field: str = "joined_on") -> date:
-    joined_on = joined_on or date.today()
-    if joined_on > date.today():
+    joined_on = joined_on or clock.today()
+    if joined_on > clock.today():
         raise RuleError(field, _("The date cannot be in the future."))
     return joined_on
 
@@ -427,8 +428,8 @@ def add_membership(person: Person, team: Team, role: str = "member", joined_on: 
 def end_membership(membership: Membership, left_on: date | None) -> Membership:
     if membership.left_on is not None:
         raise RuleError("left_on", _("This membership has already ended."))
-    left_on = left_on or date.today()
-    if left_on > date.today():
+    left_on = left_on or clock.today()
+    if left_on > clock.today():
         raise RuleError("left_on", _("The date cannot be in the future."))
     if left_on < membership.joined_on:
         raise RuleError("left_on", _("The end date cannot be before the person joined (%(day)s).",
@@ -450,8 +451,8 @@ def move_membership(membership: Membership, team: Team, on: date | None) -> Memb
     person = membership.person
     if _already_member(person, team):
         raise RuleError("team_id", _("This person is already a member of that team."))
-    on = on or date.today()
-    if on > date.today():
+    on = on or clock.today()
+    if on > clock.today():
         raise RuleError("moved_on", _("The date cannot be in the future."))
     if on < membership.joined_on:
         raise RuleError("moved_on", _("The date cannot be before the person joined (%(day)s).",

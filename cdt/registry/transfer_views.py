@@ -13,7 +13,6 @@ import re
 import secrets
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 from flask import (
@@ -28,20 +27,19 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from cdt.audit.service import record
 from cdt.auth.scope import area_condition, permission_required
+from cdt.core import clock
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
-from cdt.registry.ethnicity import ETHNIC_GROUPS
-from cdt.registry.models import POSITION_LABELS, ROLE_LABELS
+from cdt.registry.models import ROLE_LABELS
 from cdt.registry.transfer import exporting
-from cdt.registry.transfer.columns import IMPORT_COLUMNS, SAMPLE_ROW
+from cdt.registry.transfer.columns import IMPORT_COLUMNS
 from cdt.registry.transfer.forms import ImportConfirmForm, ImportUploadForm
 from cdt.registry.transfer.importing import (
     MAX_FILE_BYTES,
@@ -53,6 +51,7 @@ from cdt.registry.transfer.importing import (
     prepare,
     read_rows,
 )
+from cdt.registry.transfer.template import write_template
 from cdt.registry.views import bp
 
 SESSION_KEY = "registry_import"
@@ -270,59 +269,9 @@ def import_template():
             select(AdminUnit.code, AdminUnit.name)
             .where(AdminUnit.parent_id == commune.id, AdminUnit.level == "village", AdminUnit.valid_to.is_(None))
             .order_by(AdminUnit.code)).all()
-    sample = dict(SAMPLE_ROW)
-    if villages:
-        sample["village"] = villages[0].name
-    headers = [c.header_vi for c in IMPORT_COLUMNS]
     buffer = io.BytesIO()
-    _write_template(buffer, headers, [[sample[c.key] for c in IMPORT_COLUMNS]], villages)
+    write_template(buffer, villages)
     return _download(buffer.getvalue(), "mau-nhap-thanh-vien.xlsx", XLSX_MIMETYPE)
-
-
-def _write_template(buffer, headers, rows, villages) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    with force_locale("vi"):
-        roles = [str(v) for v in ROLE_LABELS.values()]
-        positions = [str(v) for v in POSITION_LABELS.values()]
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Thanh vien"
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    sheet["C2"].number_format = "dd/mm/yyyy"
-    for column_cells in sheet.iter_cols(min_row=1, max_row=1):
-        sheet.column_dimensions[column_cells[0].column_letter].width = 20
-    for column in ("E", "F"):  # phone and citizen ID: text, or Excel drops the leading 0
-        for row_number in range(2, 1002):
-            sheet[f"{column}{row_number}"].number_format = "@"
-    sheet.freeze_panes = "A2"
-    guide = workbook.create_sheet("Huong dan")
-    guide.append(["Cột", "Giá trị được chấp nhận"])
-    guide.append(["Họ và tên", "Bắt buộc"])
-    guide.append(["Giới tính", "Nam, Nữ (bắt buộc)"])
-    guide.append(["Ngày sinh", "ngày/tháng/năm, ví dụ 15/03/1995; tuổi từ 15 đến 80"])
-    guide.append(["Dân tộc", "Tên một trong 54 dân tộc (bắt buộc): " + ", ".join(ETHNIC_GROUPS.values())])
-    guide.append(["Số điện thoại", "Di động hoặc cố định, ví dụ 0912 345 678"])
-    guide.append(["Số CCCD", "12 chữ số (không bắt buộc)"])
-    guide.append(["Đoàn viên", "Có, hoặc để trống"])
-    guide.append(["Chức danh", ", ".join(positions)])
-    guide.append(["Thôn, tổ dân phố", "Mã hoặc tên thôn của xã (bắt buộc)"])
-    guide.append(["Vai trò trong tổ", ", ".join(roles) + " (để trống: Thành viên)"])
-    guide.append(["Ngày tham gia", "ngày/tháng/năm (để trống: ngày nhập)"])
-    guide.append(["Dòng mẫu", "Dòng “Nguyễn Văn Mẫu” được bỏ qua khi nhập; có thể xoá."])
-    if villages:
-        guide.append([])
-        guide.append(["Mã thôn", "Tên thôn"])
-        for code, name in villages:
-            guide.append([code, name])
-    guide.column_dimensions["A"].width = 22
-    guide.column_dimensions["B"].width = 90
-    workbook.save(buffer)
 
 
 # --------------------------------------------------------------------------- exports
@@ -344,7 +293,7 @@ def _audit_export(what: str, rows: int) -> None:
 
 
 def _stamp() -> str:
-    return date.today().isoformat()
+    return clock.today().isoformat()
 
 
 def _csv_response(what: str, columns, rows) -> Response:

@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, case, func, literal, or_, select, text
 
+from cdt.core.clock import today
 from cdt.extensions import db
 from cdt.geo.models import LEVELS, AdminUnit
 from cdt.registry.models import Membership, Person, Team
@@ -44,16 +45,6 @@ CSV_COLUMNS = [
     "level", "code", "name", "parent_code", "villages", "teams", "coverage_pct", "members",
     "memberships", "youth_union_members", "trained_members", "trained_pct", "sessions_held",
 ]
-
-
-def today() -> date:
-    """Today's date where the registry works (CDT_TIMEZONE, default Asia/Ho_Chi_Minh), not the server's."""
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app, has_app_context
-
-    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
-    return datetime.now(ZoneInfo(zone or "Asia/Ho_Chi_Minh")).date()
 
 
 def pct(part: int, whole: int) -> Decimal | None:

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from cdt.audit.service import record
 from cdt.auth.scope import area_condition
+from cdt.core import clock
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, LEVEL_LABELS, LEVELS, AdminUnit
@@ -118,7 +119,7 @@ def _parse() -> Report:
             valid = False
     if not valid:
         level = None
-    as_of = form.as_of.data or queries.today()
+    as_of = form.as_of.data or clock.today()
     report = Report(form, unit, level, as_of)
     report.valid = valid
     report.child_level = child
@@ -276,7 +277,7 @@ def gaps():
     kind = request.args.get("kind") or "villages"
     if kind not in queries.GAP_KINDS:
         abort(404)
-    as_of = queries.today()
+    as_of = clock.today()
     counts = {
         k: db.session.scalar(select(func.count()).select_from(_gap_statement(k, unit, as_of).order_by(None).subquery()))
         for k in queries.GAP_KINDS

@@ -1,8 +1,7 @@
 """The iCalendar feed of the sessions in a user's area (built with the `icalendar` library)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, timedelta
 
 from flask import current_app, url_for
 from icalendar import Calendar, Event
@@ -10,6 +9,7 @@ from sqlalchemy import select
 
 from cdt.auth.models import User
 from cdt.auth.scope import scoped
+from cdt.core import clock
 from cdt.extensions import db
 from cdt.training.models import TrainingSession, TrainingTopic
 
@@ -28,8 +28,8 @@ def user_for_token(token: str | None) -> User | None:
 
 
 def feed(user: User) -> bytes:
-    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh"))
-    since = datetime.now(tz).replace(tzinfo=None) - HISTORY
+    tz = clock.zone()
+    since = clock.local_now() - HISTORY
     rows = db.session.execute(
         scoped(
             select(TrainingSession, TrainingTopic.name_vi)
@@ -53,7 +53,7 @@ def feed(user: User) -> bytes:
         event.add("summary", ts.title)
         event.add("dtstart", ts.starts_at.replace(tzinfo=tz))
         event.add("dtend", ts.ends_at.replace(tzinfo=tz))
-        stamp = ts.updated_at or ts.created_at or datetime.now(UTC)
+        stamp = ts.updated_at or ts.created_at or clock.utcnow()
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=UTC)
         event.add("dtstamp", stamp.astimezone(UTC))

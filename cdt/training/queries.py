@@ -13,12 +13,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import abort, current_app
+from flask import abort
 from flask_login import current_user
 from sqlalchemy import and_, func, literal, or_, select, true, union
 from sqlalchemy.orm import aliased
 
 from cdt.auth.scope import area_condition, can, get_in_area_or_404, scoped
+from cdt.core import clock
+from cdt.core.clock import local_now
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, Team
@@ -27,14 +29,6 @@ from cdt.training.models import Attendance, Invitation, TrainingSession, Trainin
 
 PAGE_SIZE = 20
 SEARCH_LIMIT = 30
-
-
-def local_now() -> datetime:
-    """Now as naive local time (sessions are stored in local time, Asia/Ho_Chi_Minh)."""
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh"))
-    return datetime.now(tz).replace(tzinfo=None, microsecond=0)
 
 
 def _user(user: Any = None) -> Any:
@@ -483,7 +477,7 @@ class TrainedShare:
 def team_trained_share(team_id: int, as_of: date | None = None) -> TrainedShare:
     """Current members of a team and how many are trained (first_trained_on on or before today),
     the same "trained" as the coverage report."""
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     row = db.session.execute(
         select(func.count(func.distinct(Membership.person_id)),
                func.count(func.distinct(case_trained(as_of))))

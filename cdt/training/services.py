@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cdt.audit.service import diff, record, snapshot
-from cdt.db import utcnow
+from cdt.core.clock import utcnow
 from cdt.extensions import db
 from cdt.registry.models import Person
 from cdt.training.models import Attendance, Invitation, TrainingSession

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import permission_required
+from cdt.core import clock
 from cdt.core.forms import EmptyForm
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -73,7 +74,7 @@ def _month_arg() -> tuple[int, int]:
             return year, month
     except ValueError:
         pass
-    today = queries.local_now().date()
+    today = clock.today()
     return today.year, today.month
 
 
@@ -97,7 +98,7 @@ def sessions():
         prev_month = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
         next_month = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
         context.update(weeks=queries.month_grid(year, month, filters), first=first, prev_month=prev_month,
-                       next_month=next_month, today=queries.local_now().date())
+                       next_month=next_month, today=clock.today())
     else:
         page = _int_arg("page") or 1
         past, page, pages, total = queries.past_sessions(filters, page)
@@ -303,7 +304,7 @@ def attendance(session_id: int):
                 if ts.status == "cancelled":
                     form.form_errors.append(_("This session is cancelled. Set it back to planned before recording "
                                               "attendance."))
-                elif ts.starts_at > queries.local_now():
+                elif ts.starts_at > clock.local_now():
                     form.form_errors.append(_("This session has not started yet; record attendance once it has "
                                               "begun."))
                 elif not present:

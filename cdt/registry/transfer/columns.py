@@ -3,7 +3,8 @@
 Headers are matched without diacritics, case or punctuation, so "Họ và tên", "HO VA TEN",
 "full_name" and "Full name" are the same column. The Vietnamese headers below are part of
 the file format (the template uses them whatever the interface language); the English keys
-are those of the member export, so an exported file can be imported again.
+are those of the member export, so an exported file can be imported again. The import
+template (template.py) is built from this list: its headers, column formats and guide.
 """
 from __future__ import annotations
 
@@ -28,22 +29,37 @@ class ImportColumn:
     header_vi: str  # the template's header
     required: bool = False
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    # The template: "text" keeps what a user types as text (leading zeros), "date" shows dd/mm/yyyy;
+    # guide_vi is the column's line in the template's guide ({choices}: the accepted values).
+    cell_format: str | None = None
+    guide_vi: str = ""
 
 
 IMPORT_COLUMNS: tuple[ImportColumn, ...] = (
-    ImportColumn("full_name", _l("Full name"), "Họ và tên", True, ("ho ten", "ten", "name")),
-    ImportColumn("gender", _l("Gender"), "Giới tính", True, ("gioi", "sex")),
-    ImportColumn("birth_date", _l("Birth date"), "Ngày sinh", False, ("ngay thang nam sinh", "dob")),
-    ImportColumn("ethnicity", _l("Ethnicity"), "Dân tộc", True, ("dan toc",)),
-    ImportColumn("phone", _l("Phone"), "Số điện thoại", False, ("dien thoai", "sdt", "so dt", "phone number")),
+    ImportColumn("full_name", _l("Full name"), "Họ và tên", True, ("ho ten", "ten", "name"),
+                 guide_vi="Bắt buộc"),
+    ImportColumn("gender", _l("Gender"), "Giới tính", True, ("gioi", "sex"),
+                 guide_vi="{choices} (bắt buộc)"),
+    ImportColumn("birth_date", _l("Birth date"), "Ngày sinh", False, ("ngay thang nam sinh", "dob"),
+                 cell_format="date", guide_vi="ngày/tháng/năm, ví dụ 15/03/1995; tuổi từ {min_age} đến {max_age}"),
+    ImportColumn("ethnicity", _l("Ethnicity"), "Dân tộc", True, ("dan toc",),
+                 guide_vi="Tên một trong 54 dân tộc (bắt buộc): {choices}"),
+    ImportColumn("phone", _l("Phone"), "Số điện thoại", False, ("dien thoai", "sdt", "so dt", "phone number"),
+                 cell_format="text", guide_vi="Di động hoặc cố định, ví dụ 0912 345 678"),
     ImportColumn("citizen_id", _l("Citizen ID"), "Số CCCD", False,
-                 ("cccd", "so cccd", "can cuoc cong dan", "so dinh danh", "so dinh danh ca nhan")),
-    ImportColumn("youth_union", _l("Youth union member"), "Đoàn viên", False, ("doan vien", "youth union")),
-    ImportColumn("position", _l("Position"), "Chức danh", False, ("chuc vu", "chuc danh")),
+                 ("cccd", "so cccd", "can cuoc cong dan", "so dinh danh", "so dinh danh ca nhan"),
+                 cell_format="text", guide_vi="12 chữ số (không bắt buộc)"),
+    ImportColumn("youth_union", _l("Youth union member"), "Đoàn viên", False, ("doan vien", "youth union"),
+                 guide_vi="Có, hoặc để trống"),
+    ImportColumn("position", _l("Position"), "Chức danh", False, ("chuc vu", "chuc danh"),
+                 guide_vi="{choices}"),
     ImportColumn("village", _l("Village"), "Thôn, tổ dân phố", True,
-                 ("thon", "thon to dan pho", "thon ban", "village_code", "village_name", "ma thon", "ten thon")),
-    ImportColumn("role", _l("Role in team"), "Vai trò trong tổ", False, ("vai tro", "role")),
-    ImportColumn("joined_on", _l("Joined on"), "Ngày tham gia", False, ("ngay vao to",)),
+                 ("thon", "thon to dan pho", "thon ban", "village_code", "village_name", "ma thon", "ten thon"),
+                 guide_vi="Mã hoặc tên thôn của xã (bắt buộc)"),
+    ImportColumn("role", _l("Role in team"), "Vai trò trong tổ", False, ("vai tro", "role"),
+                 guide_vi="{choices} (để trống: Thành viên)"),
+    ImportColumn("joined_on", _l("Joined on"), "Ngày tham gia", False, ("ngay vao to",),
+                 cell_format="date", guide_vi="ngày/tháng/năm (để trống: ngày nhập)"),
 )
 COLUMNS_BY_KEY = {c.key: c for c in IMPORT_COLUMNS}
 
@@ -54,12 +70,12 @@ SAMPLE_ROW = {
     "birth_date": date(1995, 3, 15),
     "ethnicity": "Kinh",
     "phone": "0912 000 111",
-    "citizen_id": "",
+    "citizen_id": None,
     "youth_union": "Có",
     "position": "Trưởng thôn",
-    "village": "",
+    "village": None,  # the template puts the commune's first village here
     "role": "Thành viên",
-    "joined_on": "",
+    "joined_on": None,
 }
 
 _PUNCT = re.compile(r"[^a-z0-9]+")

@@ -1,9 +1,9 @@
 """Member and team exports: what the user may see, with the filters of /members and /teams.
 
 Each export is ONE select (no query per row), streamed with `yield_per`, so that 400,000
-people go out in constant memory: CSV row by row, XLSX through openpyxl's write-only mode.
-The filters and the area scoping are those of the list pages (cdt/registry/queries.py),
-so an export holds exactly what the page lists.
+people go out in constant memory: CSV row by row, XLSX through the streaming writer of
+cdt/core/spreadsheets.py. The filters and the area scoping are those of the list pages
+(cdt/registry/queries.py), so an export holds exactly what the page lists.
 
 Members: one row per current membership (a person in two teams has two rows; a person
 in no team has one row with empty team columns). With a team, role or village filter

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cdt.audit.service import record
 from cdt.auth.scope import ids_in_area
+from cdt.core import clock
 from cdt.core.spreadsheets import SpreadsheetError, open_xlsx_safely, sniff
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -258,7 +259,7 @@ def _parse_row(row: Row) -> None:
     row.position = take("position", parse_position)
     row.role = take("role", parse_role) or "member"
     joined = take("joined_on", parse_date)
-    if joined is not None and joined > date.today():
+    if joined is not None and joined > clock.today():
         row.error("joined_on", _("The date a member joined cannot be in the future."))
         joined = None
     row.joined_on = joined
@@ -468,7 +469,7 @@ def commit(result: ImportResult, *, filename: str, user=None, via: str = "web") 
     if not result.ok:
         raise ValueError("an import with errors cannot be committed")
     commune = result.commune
-    today = date.today()
+    today = clock.today()
     created = joined = 0
     try:
         for row in result.rows:
