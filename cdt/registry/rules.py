@@ -12,11 +12,8 @@ import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-<<<<<<< HEAD
 from cdt.auth.scope import ids_in_area
-=======
 from cdt.core import clock
->>>>>>> g-clock
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Person
