@@ -19,6 +19,7 @@ from cdt.auth.forms import ChangePasswordForm, LoginForm, NewUserForm, UserForm,
 from cdt.auth.models import ROLE_LABELS, User
 from cdt.auth.scope import permission_required
 from cdt.core.forms import EmptyForm
+from cdt.core.redirects import safe_next
 from cdt.db import utcnow
 from cdt.extensions import db, limiter
 from cdt.geo.models import AdminUnit
@@ -33,14 +34,6 @@ LOGIN_LIMIT = "5 per minute"
 def _dummy_hash() -> str:
     """Checked against when the username is unknown, so both failures take the same time."""
     return generate_password_hash(secrets.token_hex(16))
-
-
-def safe_next(target: str | None) -> str:
-    """Only a local path is followed after log-in."""
-    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
-            or any(ord(ch) < 32 for ch in target)):
-        return url_for("core.index")
-    return target
 
 
 def _account_key() -> str:
@@ -64,7 +57,7 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+        form.next.data = safe_next(request.args.get("next"), fallback="")
     if form.validate_on_submit():
         username = service.normal_username(form.username.data)
         user = db.session.scalar(select(User).where(func.lower(User.username) == username))
