@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config_module.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    _trust_proxies(app)
 
     from cdt.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -49,6 +50,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.debug:
         logging.getLogger("cdt").setLevel(logging.INFO)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_FIX_X_FOR reverse proxies, the client address is the one the nearest
+    proxies put in X-Forwarded-For (request.remote_addr, used by throttling and the audit
+    trail); with 0 the header is ignored."""
+    proxies = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if proxies < 0:
+        raise ValueError("PROXY_FIX_X_FOR must be 0 or more")
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
 
 def _import_models() -> None:
