@@ -22,6 +22,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config_module.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    # SQL parameters (personal values) never appear in an exception message or a log line.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+                                               "hide_parameters": True}
     _trust_proxies(app)
 
     from cdt.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
