@@ -18,7 +18,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The instance folder holds the SQLite database, the secret key and waiting uploads.
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     app.config.from_mapping(config_module.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
@@ -52,6 +53,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     if not app.debug:
         logging.getLogger("cdt").setLevel(logging.INFO)
+
+    from cdt.registry.transfer import uploads
+
+    uploads.clean(app)  # what a killed confirmation (a `.work` file) or a forgotten preview left
     return app
 
 
