@@ -18,10 +18,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The instance folder holds the SQLite database, the secret key and waiting uploads.
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     app.config.from_mapping(config_module.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    # SQL parameters (personal values) never appear in an exception message or a log line.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+                                               "hide_parameters": True}
+    _trust_proxies(app)
 
     from cdt.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -48,7 +53,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     if not app.debug:
         logging.getLogger("cdt").setLevel(logging.INFO)
+
+    from cdt.registry.transfer import uploads
+
+    uploads.clean(app)  # what a killed confirmation (a `.work` file) or a forgotten preview left
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_FIX_X_FOR reverse proxies, the client address is the one the nearest
+    proxies put in X-Forwarded-For (request.remote_addr, used by throttling and the audit
+    trail); with 0 the header is ignored."""
+    proxies = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if proxies < 0:
+        raise ValueError("PROXY_FIX_X_FOR must be 0 or more")
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
 
 def _import_models() -> None:

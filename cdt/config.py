@@ -16,6 +16,25 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _count(name: str, default: int = 0) -> int:
+    """A whole number >= 0 from the environment; anything else stops the start with a clear error."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number (0 or more), not {value!r}")
+    return int(value)
+
+
+def environment() -> str:
+    """CDT_ENV: `production` on a real deployment (commands that load the published demo
+    accounts or delete data refuse there), else `development`."""
+    value = os.environ.get("CDT_ENV", "development").strip().lower() or "development"
+    if value not in ("development", "production"):
+        raise ValueError(f"CDT_ENV must be 'development' or 'production', not {value!r}")
+    return value
+
+
 def database_url(instance_path: str) -> str:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'cdt.sqlite3'}"
     # Heroku-style URLs name the old driver; we use psycopg 3.
@@ -45,9 +64,12 @@ def secret_key(instance_path: str) -> str:
 def load(instance_path: str) -> dict:
     https = _bool("CDT_HTTPS", False)
     return {
+        "CDT_ENV": environment(),
         "SECRET_KEY": secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error's message never quotes the values (citizen IDs,
+        # phones, names) of the statement; create_app enforces it whatever the config.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("CDT_TIMEZONE", "Asia/Ho_Chi_Minh"),
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
@@ -56,6 +78,12 @@ def load(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
+        # Failed log-ins allowed per client address (a whole commune office may share one
+        # public address); the per-account limit is fixed at 5 a minute (cdt/auth/views.py).
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute; 300 per hour"),
+        # Reverse proxies in front of the app whose X-Forwarded-For is trusted (werkzeug
+        # ProxyFix); 0 trusts none, so a client cannot choose the address it is counted under.
+        "PROXY_FIX_X_FOR": _count("PROXY_FIX_X_FOR", 0),
 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select, text
 
@@ -337,6 +338,36 @@ def database_is_empty() -> bool:
     return True
 
 
+def non_demo_data() -> list[str]:
+    """What the database holds that the demo did not make (empty: demo data only, which
+    `--reset` may delete): accounts other than the demo accounts, registry data without any
+    demo account beside it, and changes recorded in the audit trail by the command line
+    (imports). Changes made through the demo accounts are demo data: anybody can log in
+    with them."""
+    from cdt.audit.models import AuditEvent
+    from cdt.auth.models import User
+    from cdt.registry.models import Person, Team
+    from cdt.training.models import TrainingSession
+
+    demo_names = [username for username, *_ in DEMO_ACCOUNTS]
+    is_demo_account = User.is_demo.is_(True) & User.username.in_(demo_names)
+    found = []
+    accounts = db.session.scalar(select(func.count()).select_from(User).where(~is_demo_account))
+    if accounts:
+        found.append(f"{accounts} account(s) that are not demo accounts")
+    demo_accounts = db.session.scalar(select(func.count()).select_from(User).where(is_demo_account))
+    if not demo_accounts:
+        for model, what in ((Team, "teams"), (Person, "people"), (TrainingSession, "training sessions")):
+            if db.session.scalar(select(func.count()).select_from(model)):
+                found.append(f"{what} but no demo account")
+                break
+    outside = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.user_id.is_(None), AuditEvent.action != "login.failure"))
+    if outside:
+        found.append(f"{outside} change(s) made from the command line in the audit trail")
+    return found
+
+
 def reset_database() -> None:
     """Delete every row (not the schema), children first."""
     engine = db.session.get_bind()
@@ -416,17 +447,28 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
 @click.command("demo")
 @click.option("--scale", type=click.Choice(["laocai", "national"]), default="laocai", show_default=True,
               help="Lào Cai only, or all 63 provinces.")
-@click.option("--reset", is_flag=True, help="Delete all existing data first.")
+@click.option("--reset", is_flag=True, help="Delete all existing data first (refused when it is not all demo data).")
+@click.option("--yes-delete-everything", "delete_everything", is_flag=True,
+              help="With --reset: delete the data even when some of it is not demo data.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database holds data.")
 @with_appcontext
-def demo_command(scale: str, reset: bool, if_empty: bool) -> None:
+def demo_command(scale: str, reset: bool, delete_everything: bool, if_empty: bool) -> None:
     """Load the synthetic demo data set and the demo accounts."""
+    if current_app.config.get("CDT_ENV") == "production":
+        raise click.ClickException(
+            "refused: CDT_ENV=production; the demo (and its accounts with a published password) "
+            "is never loaded into, and never deletes, a production database")
     if not database_is_empty():
         if if_empty:
             click.echo("The database already holds data; demo not loaded.")
             return
         if not reset:
             raise click.ClickException("the database is not empty; use --reset to replace its data")
+        found = non_demo_data()
+        if found and not delete_everything:
+            raise click.ClickException(
+                f"refused: the database holds data that is not the demo's ({'; '.join(found)}), which --reset "
+                "would delete; add --yes-delete-everything to delete everything anyway")
         reset_database()
     started = time.perf_counter()
     counts = build_demo(scale, progress=True)

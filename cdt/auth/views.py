@@ -1,32 +1,41 @@
 """Log in, log out, change one's password; the admin pages for user accounts."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import secrets
 import time
 from functools import lru_cache
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from cdt.audit.service import clean, record
+from cdt.audit.service import record
 from cdt.auth import service
 from cdt.auth.forms import ChangePasswordForm, LoginForm, NewUserForm, UserForm, role_choices
 from cdt.auth.models import ROLE_LABELS, User
 from cdt.auth.scope import permission_required
 from cdt.core.clock import utcnow
 from cdt.core.forms import EmptyForm
+from cdt.core.redirects import safe_next
 from cdt.extensions import db, limiter
 from cdt.geo.models import AdminUnit
 
 bp = Blueprint("auth", __name__)
 
-# At most 5 failed log-ins a minute per account and per address (only failures are counted).
+# At most 5 failed log-ins a minute per account, whatever the address (only failures are
+# counted). Per client address the limit is LOGIN_LIMIT_PER_ADDRESS (config), set so that a
+# commune office whose staff share one public address does not trip it in normal use.
 LOGIN_LIMIT = "5 per minute"
+
+
+def _address_limit() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ADDRESS"]
 
 
 @lru_cache(maxsize=1)
@@ -35,19 +44,31 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def safe_next(target: str | None) -> str:
-    """Only a local path is followed after log-in."""
-    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
-            or any(ord(ch) < 32 for ch in target)):
-        return url_for("core.index")
-    return target
+def _address_key() -> str:
+    """Rate-limit key for the client address (request.remote_addr, after ProxyFix when
+    PROXY_FIX_X_FOR trusts proxies). An IPv6 client counts by its /64 network, which one
+    household or office gets whole, so that it cannot step around the limit."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"address:{address or '-'}"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return f"address:{ip.ipv4_mapped}"
+        return f"address:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
+    return f"address:{ip}"
 
 
 def _account_key() -> str:
-    """Rate-limit key for the account named in the log-in form (empty: no account limit)."""
-    name = request.form.get("username", "")
-    name = clean(service.normal_username(name))[:64]
-    return f"account:{name}" if name else ""
+    """Rate-limit key for the account named in the log-in form: a keyed hash of the name, so
+    that what was typed (often a password in the wrong box) is never kept in the limiter's
+    storage nor in its log line."""
+    name = service.normal_username(request.form.get("username", ""))
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(secret, b"login-account:" + name.encode("utf-8", "replace"), hashlib.sha256)
+    return f"account:{digest.hexdigest()[:32]}"
 
 
 def _failed(response) -> bool:
@@ -55,7 +76,7 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, key_func=get_remote_address, methods=["POST"], deduct_when=_failed,
+@limiter.limit(_address_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed,
                scope="login-address")
 @limiter.limit(LOGIN_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=_failed,
                scope="login-account")
@@ -64,21 +85,26 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+        form.next.data = safe_next(request.args.get("next"), fallback="")
     if form.validate_on_submit():
         username = service.normal_username(form.username.data)
         user = db.session.scalar(select(User).where(func.lower(User.username) == username))
         if user is None:
             check_password_hash(_dummy_hash(), form.password.data)
-            ok = False
+            reason = "unknown_account"
+        elif not user.check_password(form.password.data):
+            reason = "wrong_password"
         else:
-            ok = user.check_password(form.password.data) and user.active
-        if not ok:
+            reason = None if user.active else "inactive_account"
+        if reason:
+            # What was typed is never kept (it is often a password typed in the wrong box):
+            # the event names the account when one has that name, else nothing.
             g.login_failed = True
-            record("login.failure", user=None, details={"username": form.username.data[:64]},
+            record("login.failure", user=None, details={"reason": reason},
                    object_type="user_account" if user else None, object_id=user.id if user else None)
             db.session.commit()
-            current_app.logger.warning("Failed log-in for %s from %s", form.username.data[:64],
+            current_app.logger.warning("Failed log-in (%s) for %s from %s", reason,
+                                       user.username if user else "an unknown username",
                                        request.remote_addr)
             flash(_("Wrong username or password."), "danger")
             return render_template("auth/login.html", form=form), 200

@@ -3,7 +3,6 @@ headers, and translated error pages (never a traceback)."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
@@ -12,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import HTTPException
 
+from cdt.core.logprivacy import SAFE_LOG_FILTER, install_record_factory
 from cdt.extensions import db, login_manager
 
 CSP = (
@@ -83,32 +83,12 @@ PASSWORD_CHANGE_ALLOWED = {
     "core.set_language", "core.health",
 }
 
-_LOG_UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
-
-
-def _escape_control(match: re.Match) -> str:
-    char = match.group(0)
-    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}")
-
-
-class SafeLogFilter(logging.Filter):
-    """Escape line breaks and other control characters in log messages, so that text a
-    user typed (a username, a path) can never start a forged log line. Tracebacks, which
-    the formatter appends after the message, are not affected."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _LOG_UNSAFE.search(message):
-            record.msg = _LOG_UNSAFE.sub(_escape_control, message)
-            record.args = None
-        return True
-
-
-SAFE_LOG_FILTER = SafeLogFilter()
-
-
 def _install_log_filter(app: Flask) -> None:
-    loggers = [app.logger, logging.getLogger("flask_limiter"), logging.getLogger("cdt")]
+    """No personal value and no forged line in the log (cdt/core/logprivacy.py): every record
+    of the process is cleaned when it is created, and again by the filter on these loggers
+    and handlers."""
+    install_record_factory()
+    loggers = [app.logger, logging.getLogger("flask-limiter"), logging.getLogger("cdt")]
     for logger in loggers:
         # Alembic's env.py (logging.config.fileConfig) disables existing loggers when
         # migrations run in the same process (tests, `flask db`); the app's log must not go silent.

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, redirect, session, url_for
 from flask_login import current_user, login_required
 
 from cdt.core.forms import LanguageForm
+from cdt.core.redirects import safe_next
 from cdt.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -28,10 +29,7 @@ def set_language():
     if current_user.is_authenticated:
         current_user.locale = form.language.data
         db.session.commit()
-    target = form.next.data or ""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("core.index")
-    return redirect(target)
+    return redirect(safe_next(form.next.data))
 
 
 @bp.get("/healthz")

@@ -12,7 +12,6 @@ import io
 import re
 import secrets
 import tempfile
-import time
 from pathlib import Path
 
 from flask import (
@@ -38,7 +37,7 @@ from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import ROLE_LABELS
-from cdt.registry.transfer import exporting
+from cdt.registry.transfer import exporting, uploads
 from cdt.registry.transfer.columns import IMPORT_COLUMNS
 from cdt.registry.transfer.forms import ImportConfirmForm, ImportUploadForm
 from cdt.registry.transfer.importing import (
@@ -56,32 +55,15 @@ from cdt.registry.views import bp
 
 SESSION_KEY = "registry_import"
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
-STALE_AFTER = 6 * 3600  # seconds: forgotten uploads are removed
 
 
 # --------------------------------------------------------------------------- stored uploads
-
-def _upload_dir() -> Path:
-    """CDT_IMPORT_FOLDER, else <instance>/imports: where uploads wait for their confirmation."""
-    path = Path(current_app.config.get("CDT_IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
+# (the folder, file modes, claiming and cleaning: cdt/registry/transfer/uploads.py)
 
 def _stored_path(token: str, ext: str) -> Path:
     if not _TOKEN.match(token or "") or ext not in ("xlsx", "csv"):
         abort(400)
-    return _upload_dir() / f"{token}.{ext}"
-
-
-def _remove_stale_uploads() -> None:
-    limit = time.time() - STALE_AFTER
-    for path in _upload_dir().glob("*.*"):
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink()
-        except OSError:
-            pass
+    return uploads.folder() / f"{token}.{ext}"
 
 
 def _pending() -> dict | None:
@@ -160,9 +142,9 @@ def import_members():
                 form.file.errors.append(str(error))
             else:
                 _discard(pending)
-                _remove_stale_uploads()
+                uploads.clean()
                 token = secrets.token_hex(16)
-                _stored_path(token, ext).write_bytes(data)
+                uploads.write(_stored_path(token, ext), data)
                 session[SESSION_KEY] = {
                     "token": token, "ext": ext, "name": filename, "user_id": current_user.id,
                     "commune_id": commune.id, "sha256": hashlib.sha256(data).hexdigest(),
@@ -202,45 +184,38 @@ def import_preview():
 def import_confirm():
     form = ImportConfirmForm()
     pending = _pending()
+    gone = _("This import is no longer waiting (it was confirmed, cancelled or replaced). Upload the file again.")
     if not form.validate_on_submit() or pending is None or not secrets.compare_digest(
             form.token.data or "", pending["token"]):
-        flash(_("This import is no longer waiting (it was confirmed, cancelled or replaced). Upload the file again."),
-              "warning")
+        flash(gone, "warning")
         return redirect(url_for("registry.import_members"))
     commune = _commune_by_id(pending["commune_id"])
-    # Claim the stored file (an atomic rename): a double click or a second tab confirming the same
-    # upload at the same moment finds it gone and writes nothing.
-    path = _stored_path(pending["token"], pending["ext"])
-    claimed = path.with_name(path.name + ".work")
+    # Claim the stored file (an atomic rename, under a lock): a double click or a second tab
+    # confirming the same upload at the same moment finds it gone and writes nothing.
     try:
-        path.rename(claimed)
-    except FileNotFoundError:
-        flash(_("This import is no longer waiting (it was confirmed, cancelled or replaced). Upload the file again."),
-              "warning")
+        with uploads.Claim(_stored_path(pending["token"], pending["ext"])) as claim:
+            data = claim.read()
+            if hashlib.sha256(data).hexdigest() != pending.get("sha256"):
+                abort(400)
+            try:
+                result = prepare(commune, data, pending["ext"], user=current_user)
+                if result.ok:
+                    counts = commit(result, filename=pending["name"])
+            except ImportFileError as error:
+                claim.done()
+                session.pop(SESSION_KEY, None)
+                flash(str(error), "danger")
+                return redirect(url_for("registry.import_members"))
+            except ImportConflict as error:
+                return _render_preview(pending, prepare(commune, data, pending["ext"], user=current_user),
+                                       conflict=str(error),
+                                       status=409)
+            if not result.ok:
+                return _render_preview(pending, result, status=422)
+            claim.done()
+    except uploads.Gone:
+        flash(gone, "warning")
         return redirect(url_for("registry.import_members"))
-    try:
-        data = claimed.read_bytes()
-        if hashlib.sha256(data).hexdigest() != pending.get("sha256"):
-            abort(400)
-        result = prepare(commune, data, pending["ext"], user=current_user)
-        if result.ok:
-            counts = commit(result, filename=pending["name"])
-    except ImportFileError as error:
-        claimed.unlink(missing_ok=True)
-        session.pop(SESSION_KEY, None)
-        flash(str(error), "danger")
-        return redirect(url_for("registry.import_members"))
-    except ImportConflict as error:
-        claimed.rename(path)
-        return _render_preview(pending, prepare(commune, data, pending["ext"], user=current_user),
-                               conflict=str(error), status=409)
-    except BaseException:
-        claimed.rename(path)
-        raise
-    if not result.ok:
-        claimed.rename(path)
-        return _render_preview(pending, result, status=422)
-    claimed.unlink(missing_ok=True)
     session.pop(SESSION_KEY, None)
     flash(_("Import done: %(created)s people registered, %(joined)s registered people added to a team, "
             "%(present)s already in their team.", **counts), "success")
