@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, redirect, session, url_for
 from flask_login import current_user, login_required
 
 from cdt.core.forms import LanguageForm
+from cdt.core.transactions import commit_or_retry
 from cdt.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -26,8 +27,8 @@ def set_language():
         abort(400)
     session["locale"] = form.language.data
     if current_user.is_authenticated:
-        current_user.locale = form.language.data
-        db.session.commit()
+        user = current_user._get_current_object()
+        commit_or_retry(lambda: setattr(user, "locale", form.language.data))
     target = form.next.data or ""
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = url_for("core.index")
