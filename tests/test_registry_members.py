@@ -287,22 +287,25 @@ def test_edit_person_and_version_conflict(app, login_as):
         assert db.session.get(Person, person_id).full_name == "Người Đã Sửa"
 
 
-def test_stale_data_error_from_the_database_is_a_conflict_too(app, login_as, monkeypatch):
-    """The version check passes, but another transaction commits before our UPDATE: StaleDataError."""
+def test_a_save_committed_while_the_form_was_being_sent_is_a_conflict_too(app, login_as, monkeypatch):
+    """Another officer saves the person after our request loaded it, just before our save locks
+    it: the version check, made on what is committed once the row is locked, refuses ours."""
     import cdt.registry.services as services
 
     client = login_as("commune")
     with app.app_context():
         person = people_of(COMMUNE_CODE)[1]
         person_id, version = person.id, person.version_id
+    real_lock = services.lock_for_change
 
-    def sneaky_check(obj, submitted):
+    def saved_by_another_then_lock(*args, **kwargs):
         with app.app_context():  # another officer saves in between
             other = db.session.get(Person, person_id)
             other.full_name = "Sửa Trước"
             db.session.commit()
+        return real_lock(*args, **kwargs)
 
-    monkeypatch.setattr(services, "check_version", sneaky_check)
+    monkeypatch.setattr(services, "lock_for_change", saved_by_another_then_lock)
     response = client.post(f"/members/{person_id}/edit",
                            data=person_form(full_name="Sửa Sau", phone="", birth_date="1992-02-02",
                                             version_id=str(version)))

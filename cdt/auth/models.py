@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -63,11 +63,11 @@ class User(UserMixin, db.Model):
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    version_id: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # No version counter (no optimistic locking): the row is written by the account's own requests
+    # (log-in time, language, log-out), often several at once (a double tap on "Đăng nhập", two
+    # tabs), and each write sets only its own columns; no form is edited against a version.
 
     area: Mapped[AdminUnit | None] = relationship()
-
-    __mapper_args__ = {"version_id_col": version_id}
 
     # Flask-Login: the cookie stores the session token, not the id (alternative ids).
     def get_id(self) -> str:

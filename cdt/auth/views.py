@@ -23,6 +23,7 @@ from cdt.auth.scope import permission_required
 from cdt.core.clock import utcnow
 from cdt.core.forms import EmptyForm
 from cdt.core.redirects import safe_next
+from cdt.core.transactions import commit_or_retry
 from cdt.extensions import db, limiter
 from cdt.geo.models import AdminUnit
 
@@ -108,6 +109,7 @@ def login():
                                        request.remote_addr)
             flash(_("Wrong username or password."), "danger")
             return render_template("auth/login.html", form=form), 200
+        commit_or_retry(lambda: _record_login(user))
         locale = session.get("locale")
         session.clear()
         if locale:
@@ -117,16 +119,20 @@ def login():
         session["login_at"] = now
         session["seen_at"] = now
         session.permanent = True
-        user.last_login_at = utcnow()
         if user.locale and not locale:
             session["locale"] = user.locale
-        record("login.success", user, user=user)
-        db.session.commit()
         current_app.logger.info("Log-in of %s from %s", user.username, request.remote_addr)
         if user.must_change_password:
             return redirect(url_for("auth.change_password"))
         return redirect(safe_next(form.next.data))
     return render_template("auth/login.html", form=form)
+
+
+def _record_login(user: User) -> None:
+    # A plain write of the log-in time (the account has no version counter): simultaneous log-ins
+    # of one account (a double tap) all succeed.
+    user.last_login_at = utcnow()
+    record("login.success", user, user=user)
 
 
 @bp.post("/logout")
@@ -135,9 +141,13 @@ def logout():
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    record("logout", current_user._get_current_object())
-    current_user.rotate_session_token()  # every copy of the session cookie stops working
-    db.session.commit()
+    user = current_user._get_current_object()
+
+    def rotate() -> None:
+        record("logout", user)
+        user.rotate_session_token()  # every copy of the session cookie stops working
+
+    commit_or_retry(rotate)
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
@@ -153,11 +163,13 @@ def change_password():
         if not user.check_password(form.current_password.data):
             form.current_password.errors.append(_("The current password is wrong."))
         else:
-            user.set_password(form.new_password.data)
-            user.must_change_password = False
-            user.rotate_session_token()  # other sessions end; this one is renewed below
-            record("password.change", user)
-            db.session.commit()
+            def change() -> None:
+                user.set_password(form.new_password.data)
+                user.must_change_password = False
+                user.rotate_session_token()  # other sessions end; this one is renewed below
+                record("password.change", user)
+
+            commit_or_retry(change)
             login_user(user)
             flash(_("Your password has been changed. Other sessions have been logged out."), "success")
             return redirect(url_for("core.index"))

@@ -12,6 +12,7 @@ from flask_login import current_user, logout_user
 from werkzeug.exceptions import HTTPException
 
 from cdt.core.logprivacy import SAFE_LOG_FILTER, install_record_factory
+from cdt.core.transactions import is_transient
 from cdt.extensions import db, login_manager
 
 CSP = (
@@ -28,6 +29,7 @@ ERROR_TITLES = {
     413: _l("File too large"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong"),
+    503: _l("Too busy to save"),
 }
 ERROR_MESSAGES = {
     400: _l("The request could not be understood. Please go back and try again."),
@@ -37,6 +39,8 @@ ERROR_MESSAGES = {
     413: _l("The file is larger than allowed."),
     429: _l("Too many attempts. Please wait a minute and try again."),
     500: _l("An unexpected error occurred. It has been logged; please try again later."),
+    503: _l("Other changes to the same records were being saved at the same moment, and this one "
+            "could not be. Nothing was changed: please go back and try again."),
 }
 
 
@@ -141,8 +145,13 @@ def _handle_http_error(error: HTTPException):
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_error(error)
-    current_app.logger.exception("Unhandled error on %r", request.path)
     db.session.rollback()
+    if is_transient(error):  # still refused after cdt.core.transactions' retries
+        current_app.logger.warning("Gave up on %r after concurrent transactions: %s", request.path,
+                                   type(error.orig).__name__)
+        body, status = render_error(503)[:2]
+        return body, status, {"Retry-After": "1"}
+    current_app.logger.exception("Unhandled error on %r", request.path)
     return render_error(500)
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from cdt.core.forms import LanguageForm
 from cdt.core.redirects import safe_next
+from cdt.core.transactions import commit_or_retry
 from cdt.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -27,8 +28,8 @@ def set_language():
         abort(400)
     session["locale"] = form.language.data
     if current_user.is_authenticated:
-        current_user.locale = form.language.data
-        db.session.commit()
+        user = current_user._get_current_object()
+        commit_or_retry(lambda: setattr(user, "locale", form.language.data))
     return redirect(safe_next(form.next.data))
 
 

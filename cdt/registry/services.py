@@ -7,6 +7,11 @@ Views call these with values a form has already parsed; the functions raise
   user's area, which names nobody);
 - `ConflictError`: someone changed the record since the form was opened.
 Nothing is saved when they raise: `saving()` rolls back.
+
+Each public function is one unit of work (`@transactional`): run again when the database gave up
+on it because of a concurrent transaction. Those that change memberships first take their row
+locks with `lock_for_change` (one fixed order: no deadlock between them), then check the rules
+on what the transactions they waited for committed.
 """
 from __future__ import annotations
 
@@ -23,11 +28,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import area_condition
 from cdt.core import clock
+from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import ROLE_LABELS, Membership, Person, Team, TeamDecision
 from cdt.registry.names import fold, team_search_name
 from cdt.registry.rules import find_duplicates, registered_elsewhere, split_by_area
+from cdt.reports.models import lock_for_change
 
 TEAM_FIELDS = ["village_id", "name", "established_on", "decision_number", "status", "dissolved_on", "notes"]
 PERSON_FIELDS = ["full_name", "gender", "birth_date", "ethnicity", "phone", "citizen_id", "youth_union", "position"]
@@ -161,6 +168,7 @@ def _on_team_village_taken(village: AdminUnit):
     return handler
 
 
+@transactional
 def create_team(data: dict) -> Team:
     village = village_in_area(data.get("village_id"))
     _check_team_dates(data)
@@ -186,7 +194,9 @@ def create_team(data: dict) -> Team:
     return team
 
 
+@transactional
 def update_team(team: Team, data: dict, version: Any) -> Team:
+    lock_for_change(teams=[team.id], members=True)  # dissolving ends every current membership
     check_version(team, version)
     village = village_in_area(data.get("village_id"))
     _check_team_dates(data)
@@ -321,10 +331,12 @@ def _fill_person(person: Person, data: dict) -> None:
     person.position = data.get("position") or None
 
 
+@transactional
 def create_person(data: dict, commune: AdminUnit, team: Team | None = None, role: str = "member",
                   joined_on: date | None = None) -> Person:
     """Register a new person (in `commune`), optionally as a member of `team`."""
     if team is not None:
+        lock_for_change(teams=[team.id])
         _check_team_open(team)
         _check_role_free(team, role)
         joined_on = _check_joined(joined_on)
@@ -371,7 +383,9 @@ def duplicate_field_errors(person: Person, data: dict) -> None:
                                         "%(name)s.", name=other.full_name))
 
 
+@transactional
 def update_person(person: Person, data: dict, version: Any) -> Person:
+    lock_for_change(people=[person.id])  # a new youth-union mark recounts the person's teams
     check_version(person, version)
     duplicate_field_errors(person, data)
     person_id = person.id
@@ -409,8 +423,10 @@ def _already_member(person: Person, team: Team) -> bool:
     ).limit(1)) is not None
 
 
+@transactional
 def add_membership(person: Person, team: Team, role: str = "member", joined_on: date | None = None) -> Membership:
     """Add an existing person to a (further) team."""
+    lock_for_change(teams=[team.id], people=[person.id])
     _check_team_open(team)
     if _already_member(person, team):
         raise RuleError("team_id", _("This person is already a member of that team."))
@@ -425,7 +441,9 @@ def add_membership(person: Person, team: Team, role: str = "member", joined_on: 
     return membership
 
 
+@transactional
 def end_membership(membership: Membership, left_on: date | None) -> Membership:
+    lock_for_change(teams=[membership.team_id], people=[membership.person_id])
     if membership.left_on is not None:
         raise RuleError("left_on", _("This membership has already ended."))
     left_on = left_on or clock.today()
@@ -441,8 +459,10 @@ def end_membership(membership: Membership, left_on: date | None) -> Membership:
     return membership
 
 
+@transactional
 def move_membership(membership: Membership, team: Team, on: date | None) -> Membership:
     """End `membership` on `on` and start a plain membership of `team` the same day."""
+    lock_for_change(teams=[membership.team_id, team.id], people=[membership.person_id])
     if membership.left_on is not None:
         raise RuleError("team_id", _("This membership has already ended."))
     if team.id == membership.team_id:
@@ -468,9 +488,12 @@ def move_membership(membership: Membership, team: Team, on: date | None) -> Memb
     return moved
 
 
+@transactional
 def set_role(team: Team, membership: Membership, role: str) -> Membership:
     """Make a current member the team's leader (or deputy) in one step: whoever held the role
-    becomes a plain member."""
+    becomes a plain member. Simultaneous changes of one team's roles apply one after the other
+    (the team's row is locked first), each to the roles the previous one left."""
+    lock_for_change(teams=[team.id], members=True)
     if membership.team_id != team.id or membership.left_on is not None:
         raise RuleError("membership_id", _("Choose a current member of this team."))
     if membership.role == role:

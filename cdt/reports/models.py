@@ -23,12 +23,18 @@ PostgreSQL: statement-level triggers with transition tables (one recount per sta
 row); the recount first locks the team_stat rows (and, for memberships, the people) so that
 concurrent transactions serialise and the last one to commit recounts what the others committed
 (READ COMMITTED gives each statement of the function a fresh snapshot). SQLite serialises writers.
+A transaction of several statements would take those locks statement by statement (a move locks
+its old team's row, then its new team's), so two of them in opposite directions could deadlock:
+the services take them all first, in one fixed order, with `lock_for_change` (teams, then people,
+then team_stat rows, each by id); a path that does not (bulk SQL) can still deadlock, and
+cdt.core.transactions runs it again.
 
 The DDL is created by an `after_create` event on the metadata (create_all in tests, the bench and
 the demo) and must be executed by the migration too: `trigger_ddl(dialect)` lists the statements.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, event, text
@@ -252,3 +258,52 @@ def triggers_installed(connection) -> bool:
     else:
         sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'trg_team_stat_%'"
     return connection.execute(text(sql)).scalar() == len(TRIGGER_NAMES)
+
+
+def lock_for_change(teams: Iterable[int] = (), people: Iterable[int] = (), *, members: bool = False) -> None:
+    """Take the row locks a change of these teams and people needs, in the one order every writer
+    uses, before the change reads what it checks. PostgreSQL:
+
+    1. the teams' rows (FOR NO KEY UPDATE): changes of one team (its leader, its status, who joins
+       it) queue up;
+    2. the people's rows (FOR NO KEY UPDATE), with `members` also the teams' current members: the
+       rows the membership triggers lock;
+    3. the team_stat rows of the teams and of those people's current teams (FOR UPDATE): the rows
+       the triggers recount.
+
+    Each step is one statement locking in id order, so two transactions never wait for each other
+    in a circle; the triggers then find their locks already held. SQLite has one writer at a time:
+    the transaction becomes the writer now (BEGIN IMMEDIATE) rather than at its first write, so
+    that its checks, too, read what the previous writer committed.
+
+    Call it before changing anything. Afterwards the session's objects are expired: what the
+    caller reads next is what the transactions it waited for committed."""
+    session = db.session
+    session.flush()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        session.expire_all()
+        return
+    if connection.dialect.name != "postgresql":
+        return
+    team_ids = sorted(set(teams))
+    person_ids = set(people)
+    if team_ids:
+        session.execute(text("SELECT 1 FROM team WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"),
+                        {"ids": team_ids})
+        if members:
+            person_ids.update(session.scalars(text(
+                "SELECT person_id FROM membership WHERE team_id = ANY(:ids) AND left_on IS NULL"), {"ids": team_ids}))
+    stat_ids = set(team_ids)
+    if person_ids:
+        session.execute(text("SELECT 1 FROM person WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"),
+                        {"ids": sorted(person_ids)})
+        stat_ids.update(session.scalars(text(
+            "SELECT team_id FROM membership WHERE person_id = ANY(:ids) AND left_on IS NULL"),
+            {"ids": sorted(person_ids)}))
+    if stat_ids:
+        session.execute(text("SELECT 1 FROM team_stat WHERE team_id = ANY(:ids) ORDER BY team_id FOR UPDATE"),
+                        {"ids": sorted(stat_ids)})
+    session.expire_all()

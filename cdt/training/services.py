@@ -22,6 +22,7 @@ from cdt.audit.service import diff, record, snapshot
 from cdt.core.clock import utcnow
 from cdt.extensions import db
 from cdt.registry.models import Person
+from cdt.reports.models import lock_for_change
 from cdt.training.models import Attendance, Invitation, TrainingSession
 
 AUDITED_FIELDS = ["title", "topic_id", "mode", "starts_at", "ends_at", "hours", "venue", "trainer", "capacity",
@@ -48,16 +49,16 @@ def refresh_first_trained(person_ids: Iterable[int] | None = None, *, session_id
         .scalar_subquery()
     )
     if session_id is not None:
-        who = Person.id.in_(select(Attendance.person_id).where(Attendance.session_id == session_id))
-    else:
-        ids = sorted(set(person_ids or ()))
-        if not ids:
-            return
-        who = Person.id.in_(ids)
-    # Lock the rows first (PostgreSQL; SQLite serialises writers anyway) in a statement of its
-    # own: a concurrent save for the same people then waits, and the UPDATE below, a new
-    # statement, sees what that save committed, so the recount is never based on a stale view.
-    db.session.execute(select(Person.id).where(who).order_by(Person.id).with_for_update())
+        person_ids = db.session.scalars(select(Attendance.person_id).where(Attendance.session_id == session_id))
+    ids = sorted(set(person_ids or ()))
+    if not ids:
+        return
+    who = Person.id.in_(ids)
+    # Lock the people's rows first, and the team_stat rows their new mark recounts, in the order
+    # every writer uses (PostgreSQL; SQLite serialises writers anyway): a concurrent save for the
+    # same people then waits, and the UPDATE below, a new statement, sees what that save
+    # committed, so the recount is never based on a stale view.
+    lock_for_change(people=ids)
     db.session.execute(
         update(Person).where(who).values(first_trained_on=earliest),
         execution_options={"synchronize_session": False},
@@ -162,8 +163,7 @@ def record_attendance(ts: TrainingSession, present: set[int], invited: set[int],
         update(Attendance).where(Attendance.session_id == ts.id, Attendance.hours != hours).values(hours=hours)
     ).rowcount
     status_before = ts.status
-    if ts.status != "held":
-        ts.status = "held"
+    if status_before != "held" and _mark_held(ts):
         record("training_session.update", ts, changes={"status": [status_before, "held"]})
     if added or removed or changed_hours:
         record("attendance.update", ts, details={"added": added, "removed": removed, "hours": str(hours)})
@@ -173,6 +173,19 @@ def record_attendance(ts: TrainingSession, present: set[int], invited: set[int],
     else:
         refresh_first_trained(added + removed)
     return {"added": added, "removed": removed, "hours_changed": changed_hours}
+
+
+def _mark_held(ts: TrainingSession) -> bool:
+    """Set the session's status to held unless it is already: one UPDATE that bumps the version
+    (an edit form opened before is refused) without checking it, so two saves of the attendance
+    at the same moment both succeed. True when this call changed it."""
+    changed = db.session.execute(
+        update(TrainingSession).where(TrainingSession.id == ts.id, TrainingSession.status != "held")
+        .values(status="held", version_id=TrainingSession.version_id + 1),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    db.session.expire(ts)
+    return bool(changed)
 
 
 def renew_calendar_token(user) -> str:

@@ -15,6 +15,7 @@ from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import permission_required
 from cdt.core import clock
 from cdt.core.forms import EmptyForm
+from cdt.core.transactions import commit_or_retry
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Person
@@ -125,8 +126,7 @@ def new():
             form.area_id.data = current_user.area_id
     if form.validate_on_submit():
         area = db.session.get(AdminUnit, form.area_id.data)
-        ts = services.create_session(form.data_for_service(), area, current_user)
-        db.session.commit()
+        ts = commit_or_retry(lambda: services.create_session(form.data_for_service(), area, current_user))
         flash(_("The session has been scheduled."), "success")
         return redirect(url_for("training.session", session_id=ts.id))
     return render_template("training/form.html", form=form, ts=None)
@@ -155,7 +155,7 @@ def edit(session_id: int):
     attendance = queries.attendance_count(ts)
     need_confirm = False
     if form.validate_on_submit():
-        if form.version_id.data and form.version_id.data != str(ts.version_id):
+        if _changed_since_opened(form, ts):
             form.form_errors.append(_("Someone else changed this session meanwhile; your changes were not saved. "
                                       "Reload the page and try again."))
         elif (form.status.data == "cancelled" and ts.status != "cancelled" and attendance
@@ -163,9 +163,14 @@ def edit(session_id: int):
             need_confirm = True
         else:
             area = db.session.get(AdminUnit, form.area_id.data)
-            try:
+
+            def save():
+                if _changed_since_opened(form, ts):  # checked again on each attempt
+                    raise StaleDataError("the session changed after the form was opened")
                 services.update_session(ts, form.data_for_service(), area)
-                db.session.commit()
+
+            try:
+                commit_or_retry(save)
             except StaleDataError:
                 db.session.rollback()
                 form.form_errors.append(_("Someone else changed this session meanwhile; your changes were not "
@@ -178,6 +183,10 @@ def edit(session_id: int):
     return render_template("training/form.html", form=form, ts=ts, attendance=attendance, need_confirm=need_confirm)
 
 
+def _changed_since_opened(form: SessionForm, ts: TrainingSession) -> bool:
+    return bool(form.version_id.data) and form.version_id.data != str(ts.version_id)
+
+
 @bp.post("/training/<int:session_id>/delete")
 @login_required
 @permission_required("training.write")
@@ -188,8 +197,7 @@ def delete(session_id: int):
     if queries.attendance_count(ts):
         flash(_("A session with recorded attendance cannot be deleted; cancel it instead."), "danger")
         return redirect(url_for("training.session", session_id=ts.id))
-    services.delete_session(ts)
-    db.session.commit()
+    commit_or_retry(lambda: services.delete_session(ts))
     flash(_("The session has been deleted."), "success")
     return redirect(url_for("training.sessions"))
 
@@ -219,8 +227,7 @@ def invite_teams(session_id: int):
             form.form_errors.append(_("Tick at least one team."))
         else:
             people = queries.team_members_to_invite(team_ids, form.who.data == "leaders")
-            added = services.invite(ts, people, teams=team_ids)
-            db.session.commit()
+            added = commit_or_retry(lambda: services.invite(ts, people, teams=team_ids))
             flash(_("%(count)s people invited from %(teams)s teams.", count=added, teams=len(team_ids)), "success")
             for warning in queries.session_warnings(ts):
                 flash(warning, "warning")
@@ -247,8 +254,7 @@ def invite_people(session_id: int):
             form.form_errors.append(_("Tick at least one person."))
         else:
             teams = queries.people_teams(ts, person_ids)
-            added = services.invite(ts, [(pid, teams[pid]) for pid in person_ids])
-            db.session.commit()
+            added = commit_or_retry(lambda: services.invite(ts, [(pid, teams[pid]) for pid in person_ids]))
             flash(_("%(count)s people invited.", count=added), "success")
             for warning in queries.session_warnings(ts):
                 flash(warning, "warning")
@@ -264,8 +270,7 @@ def uninvite(session_id: int, person_id: int):
     ts = queries.editable_session_or_404(session_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if services.uninvite(ts, person_id):
-        db.session.commit()
+    if commit_or_retry(lambda: services.uninvite(ts, person_id)):
         flash(_("The invitation has been removed."), "success")
     return redirect(url_for("training.session", session_id=ts.id))
 
@@ -312,9 +317,8 @@ def attendance(session_id: int):
                 elif form.hours.data > services.default_hours(ts):
                     form.hours.errors.append(_("The hours cannot exceed the length of the session."))
                 else:
-                    result = services.record_attendance(ts, checked, invited, Decimal(form.hours.data),
-                                                        current_user)
-                    db.session.commit()
+                    result = commit_or_retry(lambda: services.record_attendance(
+                        ts, checked, invited, Decimal(form.hours.data), current_user))
                     flash(_("Attendance saved: %(count)s people came; the session is marked as held.",
                             count=len(checked)), "success")
                     if result["removed"]:
@@ -355,8 +359,7 @@ def calendar_feed():
 def renew_calendar():
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.renew_calendar_token(current_user)
-    db.session.commit()
+    commit_or_retry(lambda: services.renew_calendar_token(current_user))
     flash(_("Your calendar link has been renewed; the old link no longer works."), "success")
     return redirect(url_for("training.sessions"))
 

@@ -37,6 +37,7 @@ from cdt.audit.service import record
 from cdt.auth.scope import ids_in_area
 from cdt.core import clock
 from cdt.core.spreadsheets import SpreadsheetError, open_xlsx_safely, sniff
+from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry import rules
@@ -59,6 +60,7 @@ from cdt.registry.transfer.columns import (
     squash,
     text_of,
 )
+from cdt.reports.models import lock_for_change
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -464,13 +466,18 @@ def prepare(commune: AdminUnit, data: bytes, extension: str,
     return ImportResult(commune=commune, rows=rows, ignored_headers=ignored, skipped_sample=skipped)
 
 
+@transactional
 def commit(result: ImportResult, *, filename: str, user=None, via: str = "web") -> dict[str, int]:
-    """Write every row in one transaction (or none); returns the counts written."""
+    """Write every row in one transaction (or none); returns the counts written. Run again when
+    the database refused it for a concurrent change (cdt.core.transactions)."""
     if not result.ok:
         raise ValueError("an import with errors cannot be committed")
     commune = result.commune
     today = clock.today()
     created = joined = 0
+    written = [row for row in result.rows if row.status != "present"]
+    lock_for_change(teams={row.team.id for row in written},
+                    people={row.existing.id for row in written if row.existing is not None})
     try:
         for row in result.rows:
             if row.status == "present":
