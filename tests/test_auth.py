@@ -401,7 +401,7 @@ def test_admin_user_area_select_and_validation(app, login_as):
         ({"username": "x5x", "role": "admin", "area_code": "10"}, "không có địa bàn"),
         ({"username": "commune", "role": "commune_officer", "area_code": "02866"}, "đã có người dùng"),
         ({"username": "bad name!", "role": "commune_officer", "area_code": "02866"}, "chữ thường"),
-        ({"username": "x6x", "role": "superuser", "area_code": "10"}, "Not a valid choice"),
+        ({"username": "x6x", "role": "superuser", "area_code": "10"}, "Lựa chọn không hợp lệ."),
     ]
     for data, message in cases:
         response = client.post("/admin/users/new", data=data)
