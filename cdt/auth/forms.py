@@ -4,7 +4,7 @@ from wtforms import HiddenField, PasswordField, SelectField, StringField, Submit
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from cdt.auth.models import ROLE_LABELS
-from cdt.auth.passwords import MAX_LENGTH, password_problems
+from cdt.auth.passwords import MAX_LENGTH, normalize_password, password_problems
 from cdt.core.forms import AppForm
 
 
@@ -28,15 +28,16 @@ class ChangePasswordForm(AppForm):
                             render_kw={"autocomplete": "new-password"})
     submit = SubmitField(_l("Change password"))
 
-    def __init__(self, *args, username: str | None = None, **kwargs):
+    def __init__(self, *args, username: str | None = None, full_name: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self._username = username
+        self._full_name = full_name
 
     def validate_new_password(self, field):
-        problems = password_problems(field.data or "", self._username)
+        problems = password_problems(field.data or "", self._username, self._full_name)
         if problems:
             raise ValidationError(problems[0])
-        if field.data == self.current_password.data:
+        if normalize_password(field.data) == normalize_password(self.current_password.data):
             raise ValidationError(_l("The new password must differ from the current one."))
 
 
