@@ -125,6 +125,13 @@ def test_json_values_that_are_not_text_are_field_errors(app, login_as):
         before = count(Person)
     response = client.post("/members/new", json={**person_form(), "full_name": {"a": 1}, "phone": [1, 2]})
     assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert _field_error(html, "full_name") == _field_error(html, "phone") == "Trường này cần nhập chữ, không phải một tệp."
+    # A JSON body that is not an object is an empty submission.
+    for body in ([1, 2], "abc", 3):
+        response = client.post("/members/new", json=body)
+        assert response.status_code == 422
+        assert "Vui lòng nhập thông tin này." in _field_error(response.get_data(as_text=True), "full_name")
     with app.app_context():
         assert count(Person) == before
 

@@ -6,7 +6,8 @@
   (`cdt.core.text.clean_text`, multi-line for text areas); password and hidden fields are
   left as sent (passwords are normalised by cdt.auth.passwords);
 - a clean error next to the field, instead of a 500, when a field that expects text receives
-  something else: a file part of a multipart body, or a JSON number, list or object.
+  something else: a file part of a multipart body, or a JSON number, list or object (a JSON
+  body that is not an object counts as an empty submission).
 """
 from __future__ import annotations
 
@@ -122,8 +123,11 @@ class AppForm(FlaskForm):
             return super().bind_field(form, unbound_field, options)
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
-        formdata = self.meta.wrap_formdata(self, formdata)
         self._not_text: set[str] = set()
+        try:
+            formdata = self.meta.wrap_formdata(self, formdata)
+        except (TypeError, ValueError):  # a JSON body that is not an object ([1, 2], "abc", 3)
+            formdata = MultiDict()
         if isinstance(formdata, MultiDict):
             formdata = self._without_misplaced_values(formdata)
         super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)
