@@ -34,6 +34,11 @@ def _attach() -> None:
     cdt_group.add_command(training_topics.topics_group)
 
 
+# Our marker keywords besides Babel's own: _l (lazy_gettext) and ngettext_noop (plural messages of
+# other libraries, see cdt/core/forms.py).
+EXTRACT_KEYWORDS = ("-k", "_l", "-k", "ngettext_noop:1,2")
+
+
 def _pybabel(*args: str) -> None:
     cmd = [sys.executable, "-m", "babel.messages.frontend", *args]
     result = subprocess.run(cmd, cwd=ROOT)
@@ -44,7 +49,7 @@ def _pybabel(*args: str) -> None:
 @translate_group.command("update")
 def translate_update() -> None:
     """Extract messages and update every catalogue."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-o", "messages.pot", ".")
+    _pybabel("extract", "-F", "babel.cfg", *EXTRACT_KEYWORDS, "-o", "messages.pot", ".")
     _pybabel("update", "-i", "messages.pot", "-d", "translations", "--no-fuzzy-matching")
     (ROOT / "messages.pot").unlink(missing_ok=True)
 
@@ -59,7 +64,7 @@ def translate_compile() -> None:
 @click.argument("language")
 def translate_init(language: str) -> None:
     """Start a catalogue for a new language."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-o", "messages.pot", ".")
+    _pybabel("extract", "-F", "babel.cfg", *EXTRACT_KEYWORDS, "-o", "messages.pot", ".")
     _pybabel("init", "-i", "messages.pot", "-d", "translations", "-l", language)
     (ROOT / "messages.pot").unlink(missing_ok=True)
 

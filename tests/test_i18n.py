@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from cdt.auth.models import User
+from cdt.cli import EXTRACT_KEYWORDS
 from cdt.config import ROOT
 from cdt.extensions import db
 from tests.conftest import login
@@ -81,7 +82,7 @@ def test_catalogue_holds_every_string_in_the_code(tmp_path):
     """A string added to the code or a template without updating the catalogue fails here."""
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", *EXTRACT_KEYWORDS,
          "-o", str(pot), "."],
         cwd=ROOT, check=True, capture_output=True,
     )

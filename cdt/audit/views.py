@@ -6,7 +6,6 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import distinct, func, select
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
@@ -15,6 +14,7 @@ from cdt.audit.models import AuditEvent
 from cdt.auth.models import User
 from cdt.auth.scope import permission_required, scoped
 from cdt.core import clock
+from cdt.core.forms import AppForm
 from cdt.extensions import db
 
 bp = Blueprint("audit", __name__)
@@ -72,7 +72,7 @@ def action_label(action: str) -> str:
     return str(label) if label is not None else action
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(AppForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
 

@@ -1,14 +1,14 @@
 """Log-in and account forms."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from cdt.auth.models import ROLE_LABELS
-from cdt.auth.passwords import MAX_LENGTH, password_problems
+from cdt.auth.passwords import MAX_LENGTH, normalize_password, password_problems
+from cdt.core.forms import AppForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
                            render_kw={"autocomplete": "username", "autocapitalize": "none"})
     # No upper bound here beyond the policy's own: a longer value is simply a wrong password.
@@ -18,7 +18,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
     new_password = PasswordField(_l("New password"), validators=[DataRequired()],
@@ -28,15 +28,16 @@ class ChangePasswordForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
     submit = SubmitField(_l("Change password"))
 
-    def __init__(self, *args, username: str | None = None, **kwargs):
+    def __init__(self, *args, username: str | None = None, full_name: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self._username = username
+        self._full_name = full_name
 
     def validate_new_password(self, field):
-        problems = password_problems(field.data or "", self._username)
+        problems = password_problems(field.data or "", self._username, self._full_name)
         if problems:
             raise ValidationError(problems[0])
-        if field.data == self.current_password.data:
+        if normalize_password(field.data) == normalize_password(self.current_password.data):
             raise ValidationError(_l("The new password must differ from the current one."))
 
 
@@ -44,7 +45,7 @@ def role_choices():
     return [(key, str(label)) for key, label in ROLE_LABELS.items()]
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=120)])
     role = SelectField(_l("Role"), choices=[], validators=[DataRequired()])
     area_select = SelectField(_l("Area (province or district)"), choices=[], validate_choice=False,

@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from cdt.auth.passwords import normalize_password
 from cdt.core.clock import utcnow
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -78,10 +79,11 @@ class User(UserMixin, db.Model):
         return self.active
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        """Hash the password as normalised (NFKC): typed on another system it still matches."""
+        self.password_hash = generate_password_hash(normalize_password(password))
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return check_password_hash(self.password_hash, normalize_password(password))
 
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()

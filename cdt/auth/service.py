@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from cdt.audit.service import record
 from cdt.auth.models import ROLE_AREA_LEVELS, ROLES, User
 from cdt.auth.passwords import random_password
+from cdt.core.text import ascii_digits, clean_text
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_LABELS, AdminUnit
 
@@ -43,7 +44,7 @@ def resolve_area(role: str, code: str | None) -> AdminUnit | None:
     """The area a user of `role` gets from a GSO code; AccountError when it does not fit."""
     if role not in ROLES:
         raise AccountError(_l("Unknown role."), "role")
-    code = (code or "").strip()
+    code = ascii_digits(code or "").strip()
     levels = ROLE_AREA_LEVELS[role]
     if not levels:
         if code:
@@ -60,6 +61,13 @@ def resolve_area(role: str, code: str | None) -> AdminUnit | None:
     return unit
 
 
+def clean_full_name(full_name: str | None) -> str | None:
+    try:
+        return clean_text(full_name or "") or None
+    except ValueError as error:
+        raise AccountError(str(error), "full_name") from None
+
+
 def _state(user: User) -> dict:
     return {
         "full_name": user.full_name,
@@ -74,8 +82,9 @@ def create_user(username: str, role: str, area_code: str | None, full_name: str 
     """A new account with a random first password (returned, to be shown once)."""
     username = check_username(username)
     area = resolve_area(role, area_code)
+    full_name = clean_full_name(full_name)
     password = random_password()
-    user = User(username=username, role=role, area=area, full_name=(full_name or "").strip() or None,
+    user = User(username=username, role=role, area=area, full_name=full_name,
                 must_change_password=True, active=True)
     user.set_password(password)
     db.session.add(user)
@@ -92,10 +101,11 @@ def update_user(user: User, role: str, area_code: str | None, full_name: str | N
     if actor is not None and actor.id == user.id and role != user.role:
         raise AccountError(_l("You cannot change your own role."), "role")
     area = resolve_area(role, area_code)
+    full_name = clean_full_name(full_name)
     before = _state(user)
     user.role = role
     user.area = area
-    user.full_name = (full_name or "").strip() or None
+    user.full_name = full_name
     changes = diff(before, _state(user))
     if changes:
         if "role" in changes or "area" in changes:

@@ -158,7 +158,7 @@ def logout():
 @login_required
 def change_password():
     user = current_user._get_current_object()
-    form = ChangePasswordForm(username=user.username)
+    form = ChangePasswordForm(username=user.username, full_name=user.full_name)
     if form.validate_on_submit():
         if not user.check_password(form.current_password.data):
             form.current_password.errors.append(_("The current password is wrong."))

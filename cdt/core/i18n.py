@@ -1,7 +1,7 @@
 """Locale choice: explicit choice (session), then the user's setting, then Accept-Language, then vi."""
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 from cdt.core import clock
@@ -14,6 +14,8 @@ def supported() -> list[str]:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the CLI and other app-context work: the default (or force_locale)
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     choice = session.get("locale")
     if choice in supported():
         return choice

@@ -25,13 +25,14 @@ import_group = AppGroup("import", help="Import records from files.")
 @click.option("--lang", default=None, help="Language of the messages (vi or en; default: the app's).")
 def import_members(file: Path, commune_code: str, dry_run: bool, lang: str | None) -> None:
     """Import a member list (.xlsx or .csv) into the teams of one commune."""
+    from cdt.core.text import ascii_digits
     from cdt.extensions import db
     from cdt.geo.models import AdminUnit
     from cdt.registry.transfer.importing import MAX_FILE_BYTES, ImportConflict, ImportFileError, commit, prepare
 
     locale = lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "vi")
     with force_locale(locale):
-        commune = db.session.scalar(select(AdminUnit).where(AdminUnit.code == commune_code.strip(),
+        commune = db.session.scalar(select(AdminUnit).where(AdminUnit.code == ascii_digits(commune_code).strip(),
                                                             AdminUnit.level == "commune"))
         if commune is None:
             raise click.ClickException(f"unknown commune code: {commune_code}")

@@ -2,45 +2,15 @@
 shown next to their field; the parsed values are left in `form.clean`."""
 from __future__ import annotations
 
-from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from cdt.core import clock
+from cdt.core.forms import REQUIRED, AppForm, options
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import GENDER_LABELS, POSITION_LABELS, ROLE_LABELS, TEAM_STATUS_LABELS
 from cdt.registry.rules import check_birth_date, normalize_citizen_id, normalize_phone
-
-# WTForms' own messages, so that they are extracted and translated with ours.
-WTFORMS_MESSAGES = (
-    _l("Not a valid choice."),
-    _l("Not a valid date value."),
-    _l("Not a valid integer value."),
-    _l("This field is required."),
-)
-REQUIRED = _l("This field is required.")
-
-
-class _BabelTranslations:
-    def gettext(self, string):
-        return gettext(string)
-
-    def ngettext(self, singular, plural, n):
-        return ngettext(singular, plural, n)
-
-
-class RegistryForm(FlaskForm):
-    class Meta:
-        def get_translations(self, form):
-            return _BabelTranslations()
-
-
-def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _optional_int(value):
@@ -61,7 +31,7 @@ class LocalDateField(DateField):
         return self.data.strftime("%Y-%m-%d") if self.data else ""
 
 
-class TeamForm(RegistryForm):
+class TeamForm(AppForm):
     village_id = SelectField(_l("Village"), coerce=_optional_int, validators=[DataRequired(message=REQUIRED)])
     name = StringField(_l("Team name"), validators=[Optional(), Length(max=160)],
                        description=_l("Leave empty for “CDT team” followed by the village name."))
@@ -78,7 +48,7 @@ class TeamForm(RegistryForm):
                 ("village_id", "name", "established_on", "decision_number", "status", "dissolved_on", "notes")}
 
 
-class PersonForm(RegistryForm):
+class PersonForm(AppForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(message=REQUIRED), Length(max=120)],
                             render_kw={"autocomplete": "off"})
     gender = SelectField(_l("Gender"), choices=options([(k, v) for k, v in GENDER_LABELS.items()]))
@@ -138,20 +108,20 @@ class NewPersonForm(PersonForm):
     joined_on = LocalDateField(_l("Joined on"), validators=[Optional()], default=clock.today)
 
 
-class AddToTeamForm(RegistryForm):
+class AddToTeamForm(AppForm):
     team_id = SelectField(_l("Team"), coerce=_optional_int, validators=[DataRequired(message=REQUIRED)])
     role = SelectField(_l("Role"), choices=options([(k, v) for k, v in ROLE_LABELS.items()]), default="member")
     joined_on = LocalDateField(_l("Joined on"), validators=[Optional()], default=clock.today)
 
 
-class EndMembershipForm(RegistryForm):
+class EndMembershipForm(AppForm):
     left_on = LocalDateField(_l("Left on"), validators=[Optional()], default=clock.today)
 
 
-class MoveForm(RegistryForm):
+class MoveForm(AppForm):
     team_id = SelectField(_l("Move to team"), coerce=_optional_int, validators=[DataRequired(message=REQUIRED)])
     moved_on = LocalDateField(_l("On"), validators=[Optional()], default=clock.today)
 
 
-class RoleForm(RegistryForm):
+class RoleForm(AppForm):
     membership_id = SelectField(_l("Member"), coerce=_optional_int, validators=[DataRequired(message=REQUIRED)])

@@ -5,6 +5,7 @@ so that scoping and roll-ups never need to walk the unit tree.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -20,7 +21,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from cdt.core.clock import utcnow
 from cdt.extensions import db
@@ -36,6 +37,8 @@ ROLE_LABELS = {
     "deputy": _l("Deputy leader"),
     "member": _l("Member"),
 }
+
+_E164 = re.compile(r"\+[0-9]{8,15}")
 
 GENDER_LABELS = {
     "male": _l("Male"),
@@ -164,6 +167,19 @@ class Person(AreaColumns, db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="person")
 
     __mapper_args__ = {"version_id_col": version_id}
+
+    @validates("citizen_id", "phone")
+    def _ascii_identifier(self, key: str, value: str | None) -> str | None:
+        """Whatever path writes a person (forms, import, CLI, code to come), the identifiers are
+        stored normalised, in ASCII digits, so the duplicate rules and unique indexes see them;
+        ValueError otherwise. The rules of registry/rules.py, run again (cheap when already done)."""
+        from cdt.registry.rules import normalize_citizen_id, normalize_phone
+
+        if key == "citizen_id":
+            return normalize_citizen_id(value)
+        if value is None or (value.isascii() and _E164.fullmatch(value)):
+            return value
+        return normalize_phone(value)
 
     @property
     def gender_label(self) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from cdt.auth.scope import area_condition, scoped
+from cdt.core.text import ascii_digits
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, PersonNameKey, Team, TeamDecision
@@ -301,8 +302,8 @@ class MemberFilters:
 
 
 def search_condition(q: str):
-    """Name (with or without diacritics, any part of the name) or phone (any typed form)."""
-    q = q.strip()
+    """Name (with or without diacritics, any part of the name) or phone (any typed form, any digits)."""
+    q = ascii_digits(q).strip()
     if not q:
         return None
     if _PHONE_LIKE.match(q) and sum(c.isdigit() for c in q) >= 6:

@@ -1,6 +1,9 @@
 """The registry's rules for a person's data, shared by the forms, the import and the CLI.
 
 Each check raises ValueError with a translated message, or returns the normalised value.
+Identifiers are stored in ASCII digits whatever script they were typed in (cdt.core.text.ascii_digits),
+so the duplicate rules compare like with like; the Person model runs the same normalisation on
+every write (registry/models.py), so no path can store anything else.
 """
 from __future__ import annotations
 
@@ -14,18 +17,19 @@ from sqlalchemy import or_, select
 
 from cdt.auth.scope import ids_in_area
 from cdt.core import clock
+from cdt.core.text import ascii_digits
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Person
 from cdt.registry.names import fold
 
 MIN_AGE, MAX_AGE = 15, 80
-_CITIZEN_ID = re.compile(r"^\d{12}$")
+_CITIZEN_ID = re.compile(r"[0-9]{12}")
 
 
 def normalize_phone(raw: str | None) -> str | None:
     """'0912 345 678', '+84912345678', '84-912-345-678' -> '+84912345678' (E.164). None if blank."""
-    text = (raw or "").strip()
+    text = ascii_digits(raw or "").strip()
     if not text:
         return None
     try:
@@ -66,10 +70,11 @@ def check_birth_date(birth: date | None, today: date | None = None) -> date | No
 
 
 def normalize_citizen_id(raw: str | None) -> str | None:
-    text = re.sub(r"\s+", "", raw or "")
+    """'010 090 123 456', '０１０…', '٠١٠…' -> '010090123456'. None if blank."""
+    text = re.sub(r"\s+", "", ascii_digits(raw or ""))
     if not text:
         return None
-    if not _CITIZEN_ID.match(text):
+    if not _CITIZEN_ID.fullmatch(text):
         raise ValueError(_("A citizen ID has exactly 12 digits."))
     return text
 
@@ -83,6 +88,8 @@ def find_duplicates(province_id: int, *, phone: str | None = None, citizen_id: s
     Not narrowed to any user's area (a duplicate anywhere must be refused): pass the result
     through `split_by_area` before anything about these people reaches a user."""
     conditions = []
+    phone = ascii_digits(phone) if phone else None
+    citizen_id = ascii_digits(citizen_id) if citizen_id else None
     if citizen_id:
         conditions.append(Person.citizen_id == citizen_id)
     if phone:

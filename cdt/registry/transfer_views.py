@@ -34,6 +34,7 @@ from cdt.audit.service import record
 from cdt.auth.scope import area_condition, permission_required
 from cdt.core import clock
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
+from cdt.core.text import ascii_digits
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import ROLE_LABELS
@@ -125,7 +126,7 @@ def import_members():
     if form.validate_on_submit():
         commune = own_commune
         if commune is None:
-            code = (form.commune.data or "").strip()
+            code = ascii_digits(form.commune.data or "").strip()
             commune = db.session.scalar(select(AdminUnit).where(
                 AdminUnit.code == code, AdminUnit.level == "commune", area_condition(AdminUnit))) if code else None
             if commune is None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from cdt.audit.service import record
 from cdt.auth.scope import area_condition, can, get_in_area_or_404, permission_required
+from cdt.core.forms import options
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry import queries, services
@@ -24,7 +25,6 @@ from cdt.registry.forms import (
     PersonForm,
     RoleForm,
     TeamForm,
-    options,
 )
 from cdt.registry.models import ROLE_LABELS, TEAM_STATUS_LABELS, Membership, Person, Team
 from cdt.registry.rules import display_phone

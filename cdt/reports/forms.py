@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
+from cdt.core.forms import AppForm
 from cdt.geo.models import LEVEL_LABELS, LEVELS
 
 
@@ -20,7 +20,7 @@ class IsoDateField(DateField):
             raise ValueError(_l("Enter a date as day/month/year, for example 30/06/2023.")) from None
 
 
-class CoverageFilterForm(FlaskForm):
+class CoverageFilterForm(AppForm):
     class Meta:
         csrf = False
 

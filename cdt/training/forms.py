@@ -1,13 +1,11 @@
-"""Forms of the training feature (every one a FlaskForm: CSRF everywhere)."""
+"""Forms of the training feature (every one an AppForm: CSRF everywhere, text normalised)."""
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 from decimal import Decimal
 
-from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -19,7 +17,6 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -30,37 +27,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from cdt.core.forms import AppForm, options
 from cdt.training.models import MODE_LABELS, SESSION_STATUS_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_LENGTH = timedelta(days=7)
-
-
-# WTForms' own messages, listed so that they are extracted and translated with ours.
-WTFORMS_MESSAGES = (
-    _l("Not a valid choice."),
-    _l("Invalid Choice: could not coerce."),
-    _l("Not a valid datetime value."),
-    _l("Not a valid decimal value."),
-    _l("Not a valid integer value."),
-    _l("This field is required."),
-)
-
-
-class _Translations:
-    """WTForms' messages through the app's catalogue (Vietnamese by default)."""
-
-    def gettext(self, string):
-        return gettext(string)
-
-    def ngettext(self, singular, plural, n):
-        return ngettext(singular, plural, n)
-
-
-class TrainingForm(FlaskForm):
-    class Meta:
-        def get_translations(self, form):
-            return _Translations()
 
 
 class ValidInput:
@@ -71,23 +42,12 @@ class ValidInput:
             raise StopValidation()
 
 
-def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 def _blank_to_none(value):
-    value = _strip(value)
     return value or None
 
 
-class SessionForm(TrainingForm):
-    title = StringField(_l("Title"), filters=[_strip],
-                        validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
+class SessionForm(AppForm):
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=200)])
     topic_id = SelectField(_l("Topic"), coerce=int, validators=[InputRequired(_l("Choose a topic."))])
     mode = RadioField(_l("Format"), choices=options(MODE_LABELS.items()), default="in_person",
                       validators=[InputRequired(_l("Choose in person or online."))])
@@ -143,7 +103,7 @@ class SessionForm(TrainingForm):
         }
 
 
-class InviteTeamsForm(TrainingForm):
+class InviteTeamsForm(AppForm):
     """Team ids come as repeated `team` values (checkboxes), parsed and checked in the view."""
     who = RadioField(_l("Who to invite"), default="all", choices=options([
         ("all", _l("All current members")),
@@ -151,22 +111,22 @@ class InviteTeamsForm(TrainingForm):
     ]))
 
 
-class IdsForm(TrainingForm):
+class IdsForm(AppForm):
     """A POST whose ids (checkboxes) are read from the request and checked against the area."""
 
 
-class AttendanceForm(TrainingForm):
+class AttendanceForm(AppForm):
     hours = DecimalField(_l("Hours attended"), places=1, validators=[
         InputRequired(_l("Enter the hours attended.")), ValidInput(),
         NumberRange(min=Decimal("0.5"), max=Decimal("80"), message=_l("Enter between 0.5 and 80 hours.")),
     ])
-    q = StringField(_l("Find a walk-in by name"), filters=[_strip], validators=[Length(max=120)])
+    q = StringField(_l("Find a walk-in by name"), validators=[Length(max=120)])
 
 
-class TopicForm(TrainingForm):
-    name_vi = StringField(_l("Name (Vietnamese)"), filters=[_strip],
+class TopicForm(AppForm):
+    name_vi = StringField(_l("Name (Vietnamese)"),
                           validators=[DataRequired(_l("Enter the Vietnamese name.")), Length(max=160)])
-    name_en = StringField(_l("Name (English)"), filters=[_strip],
+    name_en = StringField(_l("Name (English)"),
                           validators=[DataRequired(_l("Enter the English name.")), Length(max=160)])
     code = StringField(_l("Code"), filters=[_blank_to_none], validators=[Optional(), Length(max=40)])
     active = BooleanField(_l("Active (offered when scheduling)"), default=True)

@@ -17,6 +17,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from cdt.core.text import clean_text
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import GENDER_LABELS, POSITION_LABELS, ROLE_LABELS
 from cdt.registry.names import fold
@@ -270,7 +271,7 @@ def parse_yes_no(value: object) -> bool:
 
 
 def parse_full_name(value: object) -> str:
-    text = text_of(value)
+    text = " ".join(clean_text(text_of(value)).split())
     if not text:
         raise ValueError(_("The full name is required."))
     if len(text) > 120:
