@@ -19,6 +19,7 @@ from cdt.auth.forms import ChangePasswordForm, LoginForm, NewUserForm, UserForm,
 from cdt.auth.models import ROLE_LABELS, User
 from cdt.auth.scope import permission_required
 from cdt.core.forms import EmptyForm
+from cdt.core.inputs import page_arg
 from cdt.db import utcnow
 from cdt.extensions import db, limiter
 from cdt.geo.models import AdminUnit
@@ -179,7 +180,7 @@ def users():
                               AdminUnit.code == q))
     if role in ROLE_LABELS:
         stmt = stmt.where(User.role == role)
-    page = db.paginate(stmt.options(joinedload(User.area)), per_page=50, error_out=False)
+    page = db.paginate(stmt.options(joinedload(User.area)), page=page_arg(), per_page=50, error_out=False)
     return render_template("auth/users.html", page=page, q=q, role=role, roles=ROLE_LABELS, form=EmptyForm())
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_translations, gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from cdt.core.forms import Form
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import GENDER_LABELS, POSITION_LABELS, ROLE_LABELS, TEAM_STATUS_LABELS
 from cdt.registry.rules import check_birth_date, normalize_citizen_id, normalize_phone
@@ -30,10 +30,11 @@ class _BabelTranslations:
         return gettext(string)
 
     def ngettext(self, singular, plural, n):
-        return ngettext(singular, plural, n)
+        # The catalogue's text only: WTForms fills in its own placeholders (%(max)d...).
+        return get_translations().ngettext(singular, plural, n)
 
 
-class RegistryForm(FlaskForm):
+class RegistryForm(Form):
     class Meta:
         def get_translations(self, form):
             return _BabelTranslations()

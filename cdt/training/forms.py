@@ -5,15 +5,12 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_translations, gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    DecimalField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -30,6 +27,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from cdt.core.forms import Form
+from cdt.core.inputs import BoundedIntegerField, FiniteDecimalField
 from cdt.training.models import MODE_LABELS, SESSION_STATUS_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -54,10 +53,11 @@ class _Translations:
         return gettext(string)
 
     def ngettext(self, singular, plural, n):
-        return ngettext(singular, plural, n)
+        # The catalogue's text only: WTForms fills in its own placeholders (%(max)d...).
+        return get_translations().ngettext(singular, plural, n)
 
 
-class TrainingForm(FlaskForm):
+class TrainingForm(Form):
     class Meta:
         def get_translations(self, form):
             return _Translations()
@@ -95,12 +95,12 @@ class SessionForm(TrainingForm):
                                    validators=[InputRequired(_l("Enter the start date and time."))])
     ends_at = DateTimeLocalField(_l("Ends"), format=DATETIME_FORMAT,
                                  validators=[InputRequired(_l("Enter the end date and time."))])
-    hours = DecimalField(_l("Training hours"), places=1, validators=[
+    hours = FiniteDecimalField(_l("Training hours"), places=1, validators=[
         Optional(), ValidInput(), NumberRange(min=Decimal("0.5"), max=Decimal("80"), message=_l("Enter between 0.5 and 80 hours."))
     ])
     venue = StringField(_l("Venue"), filters=[_blank_to_none], validators=[Length(max=200)])
     trainer = StringField(_l("Trainer"), filters=[_blank_to_none], validators=[Length(max=120)])
-    capacity = IntegerField(_l("Capacity (people)"), validators=[
+    capacity = BoundedIntegerField(_l("Capacity (people)"), validators=[
         Optional(), ValidInput(), NumberRange(min=1, max=10000, message=_l("Enter a number between 1 and 10,000."))
     ])
     area_id = SelectField(_l("Area served"), coerce=int, validators=[InputRequired(_l("Choose the area served."))])
@@ -156,7 +156,7 @@ class IdsForm(TrainingForm):
 
 
 class AttendanceForm(TrainingForm):
-    hours = DecimalField(_l("Hours attended"), places=1, validators=[
+    hours = FiniteDecimalField(_l("Hours attended"), places=1, validators=[
         InputRequired(_l("Enter the hours attended.")), ValidInput(),
         NumberRange(min=Decimal("0.5"), max=Decimal("80"), message=_l("Enter between 0.5 and 80 hours.")),
     ])
