@@ -592,20 +592,33 @@ def fuzz_role(app, role) -> tuple[list[str], int]:
     return failures, sent
 
 
-def test_fuzz_knows_every_url_argument(app):
+@pytest.fixture(scope="module")
+def bare_app():
+    """The url_map and the views (no database needed)."""
+    from cdt import create_app
+    from tests.conftest import BASE_CONFIG
+
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_fuzz_knows_every_url_argument(bare_app):
     known = set(_url_arguments())
     unknown = {}
-    for rule in _rules(app):
+    for rule in _rules(bare_app):
         for name in rule.arguments:
             if name not in known and not hasattr(rule._converters[name], "items"):
                 unknown[name] = rule.rule
     assert not unknown, f"URL arguments tests/test_fuzz.py cannot fill (add them to _url_arguments): {unknown}"
 
 
-def test_fuzz_derives_fields_for_every_form(app):
+def test_fuzz_derives_fields_for_every_form(bare_app):
     """Every view that takes a POST is found to use a form class; the query arguments the code reads
     are found."""
-    missing = [r.rule for r in _rules(app) if "POST" in r.methods and not forms_of_view(app.view_functions[r.endpoint])]
+    missing = [r.rule for r in _rules(bare_app)
+               if "POST" in r.methods and not forms_of_view(bare_app.view_functions[r.endpoint])]
     assert not missing, f"POST routes whose form class the fuzz test cannot find: {missing}"
     universe = argument_universe()
     for name in ("q", "topic", "district", "commune", "per_page", "month", "full_name", "notes", "from"):
