@@ -41,6 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
+    from cdt.core import inputs
+
+    inputs.init_app(app)  # before the blueprints: their <int:...> routes use its converter
     _import_models()
     _register_blueprints(app)
     _register_cli(app)

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import distinct, func, select
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from cdt.audit.models import AuditEvent
@@ -15,6 +15,7 @@ from cdt.auth.models import User
 from cdt.auth.scope import permission_required, scoped
 from cdt.core import clock
 from cdt.core.forms import AppForm
+from cdt.core.inputs import BoundedIntegerField, page_arg
 from cdt.extensions import db
 
 bp = Blueprint("audit", __name__)
@@ -79,7 +80,7 @@ class AuditFilterForm(AppForm):
     user = StringField(_l("User"), validators=[Optional()])
     action = SelectField(_l("Action"), choices=[], validate_choice=False, validators=[Optional()])
     object_type = SelectField(_l("Object type"), choices=[], validate_choice=False, validators=[Optional()])
-    object_id = IntegerField(_l("Object number"), validators=[Optional(), NumberRange(min=1)])
+    object_id = BoundedIntegerField(_l("Object number"), validators=[Optional(), NumberRange(min=1)])
     date_from = DateField(_l("Date from"), validators=[Optional()])
     date_to = DateField(_l("Date to"), validators=[Optional()])
 
@@ -114,6 +115,6 @@ def events():
     else:
         stmt = stmt.where(False)
     stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False, count=True)
+    page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False, count=True)
     return render_template("audit/events.html", form=form, page=page, action_label=action_label,
                            object_label=object_label)

@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import Select, false, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from cdt.core.inputs import to_int
 from cdt.extensions import db
 
 T = TypeVar("T")
@@ -106,9 +107,8 @@ def ids_in_area(model: Any, ids: Iterable[int], user: Any = None) -> set[int]:
 
 def get_in_area_or_404(model: type[T], object_id: Any, user: Any = None) -> T:
     """Load one object by id; 404 when it does not exist or lies outside the user's area."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
+    object_id = to_int(object_id)
+    if object_id is None:
         abort(404)
     stmt = db.select(model).where(model.id == object_id, area_condition(model, user))
     obj = db.session.scalar(stmt)

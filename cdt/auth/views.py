@@ -22,6 +22,7 @@ from cdt.auth.models import ROLE_LABELS, User
 from cdt.auth.scope import permission_required
 from cdt.core.clock import utcnow
 from cdt.core.forms import EmptyForm
+from cdt.core.inputs import page_arg
 from cdt.core.redirects import safe_next
 from cdt.core.transactions import commit_or_retry
 from cdt.extensions import db, limiter
@@ -217,7 +218,7 @@ def users():
                               AdminUnit.code == q))
     if role in ROLE_LABELS:
         stmt = stmt.where(User.role == role)
-    page = db.paginate(stmt.options(joinedload(User.area)), per_page=50, error_out=False)
+    page = db.paginate(stmt.options(joinedload(User.area)), page=page_arg(), per_page=50, error_out=False)
     return render_template("auth/users.html", page=page, q=q, role=role, roles=ROLE_LABELS, form=EmptyForm())
 
 

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import HTTPException
 
+from cdt.core.inputs import to_int
 from cdt.core.logprivacy import SAFE_LOG_FILTER, install_record_factory
 from cdt.core.transactions import is_transient
 from cdt.extensions import db, login_manager
@@ -49,9 +50,10 @@ def load_user(alternative_id: str):
     from cdt.auth.models import User
 
     user_id, _, token = alternative_id.partition(":")
-    if not user_id.isdigit() or not token:
+    user_id = to_int(user_id, minimum=1)
+    if user_id is None or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, user_id)
     if user is None or not user.active or user.session_token != token:
         return None
     return user

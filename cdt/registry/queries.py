@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from cdt.auth.scope import area_condition, scoped
+from cdt.core.inputs import to_int
 from cdt.core.text import ascii_digits
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -29,13 +30,6 @@ _PHONE_LIKE = re.compile(r"^\+?[\d\s.\-()]{6,}$")
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def to_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # --------------------------------------------------------------------------- filter options

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from cdt.audit.service import record
 from cdt.auth.scope import area_condition, can, get_in_area_or_404, permission_required
 from cdt.core.forms import options
+from cdt.core.inputs import int_arg, page_arg, to_int
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry import queries, services
@@ -43,9 +44,8 @@ def _ethnicity_filter(value):
 
 
 def _page_args():
-    per_page = queries.to_int(request.args.get("per_page")) or queries.PER_PAGE
-    return {"per_page": max(1, min(per_page, queries.MAX_PER_PAGE)), "max_per_page": queries.MAX_PER_PAGE,
-            "error_out": False}
+    per_page = int_arg("per_page", queries.PER_PAGE, minimum=1, maximum=queries.MAX_PER_PAGE)
+    return {"page": page_arg(), "per_page": per_page, "max_per_page": queries.MAX_PER_PAGE, "error_out": False}
 
 
 def _apply_errors(form, error: services.RuleError) -> None:
@@ -142,7 +142,7 @@ def team_new():
     form = TeamForm()
     _team_form_choices(form, commune.id if commune else None)
     if request.method == "GET" and request.args.get("village"):
-        form.village_id.data = queries.to_int(request.args.get("village"))
+        form.village_id.data = int_arg("village")
     status = 200
     if form.validate_on_submit():
         try:
@@ -261,7 +261,7 @@ def _new_person_team_choices(form: NewPersonForm) -> AdminUnit | None:
     administrator, of the commune of the team named by ?team=)."""
     commune = _user_commune()
     if commune is None:
-        team_id = queries.to_int(request.values.get("team") or request.form.get("team_id"))
+        team_id = to_int(request.values.get("team") or request.form.get("team_id"))
         team = db.session.scalar(select(Team).where(Team.id == team_id, area_condition(Team))) if team_id else None
         if team is not None:
             commune = db.session.get(AdminUnit, team.commune_id)
@@ -277,7 +277,7 @@ def member_new():
     form = NewPersonForm(show_citizen_id=can("citizen_id.read"))
     commune = _new_person_team_choices(form)
     if request.method == "GET" and request.args.get("team"):
-        form.team_id.data = queries.to_int(request.args.get("team"))
+        form.team_id.data = int_arg("team")
     status = 200
     if form.validate_on_submit():
         team = None

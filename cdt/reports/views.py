@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from cdt.audit.service import record
 from cdt.auth.scope import area_condition
 from cdt.core import clock
+from cdt.core.inputs import page_arg
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, LEVEL_LABELS, LEVELS, AdminUnit
@@ -169,7 +170,7 @@ def coverage():
         rows = queries.coverage(report.unit, report.level, report.as_of, report.period_from, report.period_to)
     sort = request.args.get("sort") or "code"
     rows, sort = _sorted(rows, sort)
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     pages = max(1, -(-len(rows) // PAGE_ROWS))
     page = min(max(page, 1), pages)
     shown = rows[(page - 1) * PAGE_ROWS: page * PAGE_ROWS]
@@ -282,7 +283,7 @@ def gaps():
         k: db.session.scalar(select(func.count()).select_from(_gap_statement(k, unit, as_of).order_by(None).subquery()))
         for k in queries.GAP_KINDS
     }
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     pagination = Page(page, GAP_PAGE, counts[kind])
     stmt = _gap_statement(kind, unit, as_of).limit(GAP_PAGE).offset((pagination.page - 1) * GAP_PAGE)
     if kind in ("small_teams", "no_leader"):

@@ -9,9 +9,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    DecimalField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -28,6 +26,7 @@ from wtforms.validators import (
 )
 
 from cdt.core.forms import AppForm, options
+from cdt.core.inputs import BoundedIntegerField, FiniteDecimalField
 from cdt.training.models import MODE_LABELS, SESSION_STATUS_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -55,12 +54,12 @@ class SessionForm(AppForm):
                                    validators=[InputRequired(_l("Enter the start date and time."))])
     ends_at = DateTimeLocalField(_l("Ends"), format=DATETIME_FORMAT,
                                  validators=[InputRequired(_l("Enter the end date and time."))])
-    hours = DecimalField(_l("Training hours"), places=1, validators=[
+    hours = FiniteDecimalField(_l("Training hours"), places=1, validators=[
         Optional(), ValidInput(), NumberRange(min=Decimal("0.5"), max=Decimal("80"), message=_l("Enter between 0.5 and 80 hours."))
     ])
     venue = StringField(_l("Venue"), filters=[_blank_to_none], validators=[Length(max=200)])
     trainer = StringField(_l("Trainer"), filters=[_blank_to_none], validators=[Length(max=120)])
-    capacity = IntegerField(_l("Capacity (people)"), validators=[
+    capacity = BoundedIntegerField(_l("Capacity (people)"), validators=[
         Optional(), ValidInput(), NumberRange(min=1, max=10000, message=_l("Enter a number between 1 and 10,000."))
     ])
     area_id = SelectField(_l("Area served"), coerce=int, validators=[InputRequired(_l("Choose the area served."))])
@@ -116,7 +115,7 @@ class IdsForm(AppForm):
 
 
 class AttendanceForm(AppForm):
-    hours = DecimalField(_l("Hours attended"), places=1, validators=[
+    hours = FiniteDecimalField(_l("Hours attended"), places=1, validators=[
         InputRequired(_l("Enter the hours attended.")), ValidInput(),
         NumberRange(min=Decimal("0.5"), max=Decimal("80"), message=_l("Enter between 0.5 and 80 hours.")),
     ])

@@ -15,6 +15,7 @@ from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import permission_required
 from cdt.core import clock
 from cdt.core.forms import EmptyForm
+from cdt.core.inputs import int_arg, page_arg, to_int
 from cdt.core.transactions import commit_or_retry
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -38,27 +39,20 @@ def _team_trained_share_global(team_id: int):
     return queries.team_trained_share(team_id)
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 def _ids(name: str) -> list[int] | None:
     """Repeated integer values of a POSTed field; None when one of them is not an id."""
-    ids = []
-    for value in request.form.getlist(name):
-        if not value.isdigit():
-            return None
-        ids.append(int(value))
+    ids = [to_int(value, minimum=0) for value in request.form.getlist(name)]
+    if None in ids:
+        return None
     return sorted(set(ids))
 
 
 def _filters(area_choices) -> queries.Filters:
     filters = queries.Filters()
-    topic_id = _int_arg("topic")
+    topic_id = int_arg("topic")
     if topic_id:
         filters.topic_id = topic_id
-    area_id = _int_arg("area")
+    area_id = int_arg("area")
     if area_id and area_id in {value for value, _label in area_choices}:
         filters.area = db.session.get(AdminUnit, area_id)
     status = request.args.get("status")
@@ -101,7 +95,7 @@ def sessions():
         context.update(weeks=queries.month_grid(year, month, filters), first=first, prev_month=prev_month,
                        next_month=next_month, today=clock.today())
     else:
-        page = _int_arg("page") or 1
+        page = page_arg()
         past, page, pages, total = queries.past_sessions(filters, page)
         context.update(upcoming=queries.upcoming_sessions(filters), past=past, page=page, pages=pages,
                        past_total=total)
@@ -211,7 +205,7 @@ def invite_teams(session_id: int):
     ts = queries.editable_session_or_404(session_id)
     communes = queries.invite_communes(ts)
     commune_ids = {c.id for c in communes}
-    commune_id = _int_arg("commune") or request.form.get("commune", type=int)
+    commune_id = int_arg("commune") or to_int(request.form.get("commune"))
     if commune_id not in commune_ids:
         commune_id = communes[0].id if len(communes) == 1 else None
     form = InviteTeamsForm()
