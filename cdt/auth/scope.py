@@ -1,9 +1,13 @@
 """Area scoping and permissions: the one place that decides who may see and change what.
 
 - `area_condition(model, user)` is the SQL condition that keeps rows of `model` inside
-  the user's area (through the ancestor columns every scoped model carries).
+  the user's area today (`cdt.geo.within.within`, the one "inside a unit, on a date" rule).
 - `scoped(stmt, model, user)` adds it to a select.
-- `get_in_area_or_404(model, id)` is the loader every view uses for an object by id.
+- `get_in_area_or_404(model, id)` is the loader every view uses for an object by id;
+  `get_in_area(model, id)` the same answering None; `ids_in_area(model, ids)` which of some ids
+  lie in the area. Units have their own loaders in cdt/geo/queries.py (`unit_in_area_or_404`,
+  `commune_in_area`), built on area_condition.
+- `user_commune(user)` is the user's commune when their area is one (a commune officer's).
 - `permission_required(name)` guards views that change things; `can(name)` asks.
 """
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy import Select, false, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from cdt.extensions import db
+from cdt.geo.within import within
 
 T = TypeVar("T")
 
@@ -57,10 +62,10 @@ def permission_required(permission: str) -> Callable[[T], T]:
 
 
 def area_condition(model: Any, user: Any = None) -> ColumnElement[bool]:
-    """SQL condition keeping `model` rows inside the user's area.
+    """SQL condition keeping `model` rows inside the user's area (today).
 
     A model may define `area_condition_for(unit)` when "inside" means more than its
-    ancestor columns (a training session serving a whole district is seen in each commune).
+    place (a training session serving a whole district is seen in each commune).
     """
     user = _user(user)
     if not getattr(user, "is_authenticated", False):
@@ -73,7 +78,14 @@ def area_condition(model: Any, user: Any = None) -> ColumnElement[bool]:
     custom = getattr(model, "area_condition_for", None)
     if custom is not None:
         return custom(area)
-    return getattr(model, f"{area.level}_id") == area.id
+    return within(model, area)
+
+
+def user_commune(user: Any = None) -> Any:
+    """The user's commune when their area is a commune (a commune officer's), else None: the
+    commune their registry forms and imports work in."""
+    area = getattr(_user(user), "area", None)
+    return area if area is not None and area.level == "commune" else None
 
 
 def scoped(stmt: Select, model: Any, user: Any = None) -> Select:
@@ -82,19 +94,29 @@ def scoped(stmt: Select, model: Any, user: Any = None) -> Select:
 
 def in_area(obj: Any, user: Any = None) -> bool:
     """Whether an already-loaded object lies in the user's area (same rule as area_condition)."""
-    model = type(obj)
-    stmt = db.select(model.id).where(model.id == obj.id, area_condition(model, user))
-    return db.session.scalar(stmt) is not None
+    return obj.id in ids_in_area(type(obj), [obj.id], user)
+
+
+def get_in_area(model: type[T], object_id: Any, user: Any = None) -> T | None:
+    """Load one object by id; None when there is no id, it does not exist or lies outside the user's area."""
+    try:
+        object_id = int(object_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(db.select(model).where(model.id == object_id, area_condition(model, user)))
 
 
 def get_in_area_or_404(model: type[T], object_id: Any, user: Any = None) -> T:
     """Load one object by id; 404 when it does not exist or lies outside the user's area."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
-        abort(404)
-    stmt = db.select(model).where(model.id == object_id, area_condition(model, user))
-    obj = db.session.scalar(stmt)
+    obj = get_in_area(model, object_id, user)
     if obj is None:
         abort(404)
     return obj
+
+
+def ids_in_area(model: Any, ids: Any, user: Any = None) -> set[int]:
+    """Which of these ids are rows of `model` inside the user's area (one statement)."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(db.select(model.id).where(model.id.in_(ids), area_condition(model, user))))

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cdt.db import utcnow
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.within import place
 
 TEAM_STATUS_LABELS = {
     "active": _l("Active"),
@@ -65,9 +66,7 @@ class AreaColumns:
 
     def place_in(self, unit: AdminUnit) -> None:
         """Copy the ancestors of `unit` (a commune or a village) onto this row."""
-        self.province_id = unit.province_id
-        self.district_id = unit.district_id
-        self.commune_id = unit.commune_id
+        place(self, unit)
 
 
 class Team(AreaColumns, db.Model):

@@ -31,13 +31,12 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from cdt.audit.service import record
-from cdt.auth.scope import area_condition, permission_required
+from cdt.auth.scope import permission_required, user_commune
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
 from cdt.extensions import db
-from cdt.geo.models import AdminUnit
+from cdt.geo.queries import commune_in_area, commune_in_area_or_404, villages_of
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import POSITION_LABELS, ROLE_LABELS
 from cdt.registry.transfer import exporting
@@ -110,19 +109,6 @@ def _load(pending: dict) -> bytes:
     return data
 
 
-def _commune_of_user() -> AdminUnit | None:
-    area = current_user.area
-    return area if area is not None and area.level == "commune" else None
-
-
-def _commune_by_id(commune_id) -> AdminUnit:
-    commune = db.session.scalar(select(AdminUnit).where(
-        AdminUnit.id == commune_id, AdminUnit.level == "commune", area_condition(AdminUnit)))
-    if commune is None:
-        abort(404)
-    return commune
-
-
 def _after_import_url() -> str:
     return url_for("registry.members") if "registry.members" in current_app.view_functions \
         else url_for("registry.import_members")
@@ -135,7 +121,7 @@ def _after_import_url() -> str:
 @permission_required("registry.write")
 def import_members():
     form = ImportUploadForm()
-    own_commune = _commune_of_user()
+    own_commune = user_commune()
     if current_user.role != "admin" and own_commune is None:
         abort(403)
     if own_commune is not None:
@@ -145,8 +131,7 @@ def import_members():
         commune = own_commune
         if commune is None:
             code = (form.commune.data or "").strip()
-            commune = db.session.scalar(select(AdminUnit).where(
-                AdminUnit.code == code, AdminUnit.level == "commune", area_condition(AdminUnit))) if code else None
+            commune = commune_in_area(code)
             if commune is None:
                 form.commune.errors.append(_("Enter the code of a commune.") if not code
                                            else _("There is no commune with code %(code)s.", code=code))
@@ -187,7 +172,7 @@ def import_preview():
     if pending is None:
         flash(_("There is no file waiting to be imported; upload it again."), "warning")
         return redirect(url_for("registry.import_members"))
-    commune = _commune_by_id(pending["commune_id"])
+    commune = commune_in_area_or_404(commune_id=pending["commune_id"])
     try:
         result = prepare(commune, _load(pending), pending["ext"])
     except ImportFileError as error:
@@ -208,7 +193,7 @@ def import_confirm():
         flash(_("This import is no longer waiting (it was confirmed, cancelled or replaced). Upload the file again."),
               "warning")
         return redirect(url_for("registry.import_members"))
-    commune = _commune_by_id(pending["commune_id"])
+    commune = commune_in_area_or_404(commune_id=pending["commune_id"])
     # Claim the stored file (an atomic rename): a double click or a second tab confirming the same
     # upload at the same moment finds it gone and writes nothing.
     path = _stored_path(pending["token"], pending["ext"])
@@ -262,13 +247,8 @@ def import_cancel():
 @login_required
 def import_template():
     """The template: Vietnamese headers, one synthetic sample row, and a second sheet of allowed values."""
-    commune = _commune_of_user()
-    villages = []
-    if commune is not None:
-        villages = db.session.execute(
-            select(AdminUnit.code, AdminUnit.name)
-            .where(AdminUnit.parent_id == commune.id, AdminUnit.level == "village", AdminUnit.valid_to.is_(None))
-            .order_by(AdminUnit.code)).all()
+    commune = user_commune()
+    villages = villages_of(commune, date.today()) if commune is not None else []
     sample = dict(SAMPLE_ROW)
     if villages:
         sample["village"] = villages[0].name
@@ -317,8 +297,8 @@ def _write_template(buffer, headers, rows, villages) -> None:
     if villages:
         guide.append([])
         guide.append(["Mã thôn", "Tên thôn"])
-        for code, name in villages:
-            guide.append([code, name])
+        for village in villages:
+            guide.append([village.code, village.name])
     guide.column_dimensions["A"].width = 22
     guide.column_dimensions["B"].width = 90
     workbook.save(buffer)

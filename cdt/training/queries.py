@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from cdt.auth.scope import area_condition, can, get_in_area_or_404, scoped
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.within import within
 from cdt.registry.models import Membership, Person, Team
 from cdt.registry.names import fold
 from cdt.training.models import Attendance, Invitation, TrainingSession, TrainingTopic
@@ -52,7 +53,7 @@ def writable_condition(user: Any = None):
         return true()
     if user.area is None:
         return literal(False)
-    return TrainingSession.inside(user.area)
+    return within(TrainingSession, user.area)
 
 
 def session_or_404(session_id: Any) -> TrainingSession:
@@ -73,8 +74,8 @@ def editable_session_or_404(session_id: Any) -> TrainingSession:
 
 
 def in_session_area(model: Any, ts: TrainingSession):
-    """Rows of a model with ancestor columns (Team, Person, AdminUnit) inside the session's area."""
-    return getattr(model, f"{ts.area.level}_id") == ts.area_id
+    """Rows of a model with a place (Team, Person, AdminUnit) inside the session's area on its day."""
+    return within(model, ts.area, ts.starts_at.date())
 
 
 # --- choices -------------------------------------------------------------------------------
