@@ -43,13 +43,14 @@ class AuditEvent(db.Model):
 
         from cdt.auth.models import User
         from cdt.geo.models import AdminUnit
+        from cdt.geo.within import within
 
         if unit.level == "province":
-            return cls.province_id == unit.id
+            return within(cls, unit)
         ids = db.session.scalars(
             select(User.id)
             .join(AdminUnit, User.area_id == AdminUnit.id)
-            .where(getattr(AdminUnit, f"{unit.level}_id") == unit.id)
+            .where(within(AdminUnit, unit))
         ).all()
         if not ids:
             return false()

@@ -1,11 +1,13 @@
 """Area scoping and permissions: the one place that decides who may see and change what.
 
 - `area_condition(model, user)` is the SQL condition that keeps rows of `model` inside
-  the user's area (through the ancestor columns every scoped model carries).
+  the user's area today (`cdt.geo.within.within`, the one "inside a unit, on a date" rule).
 - `scoped(stmt, model, user)` adds it to a select.
-- `get_in_area_or_404(model, id)` is the loader every view uses for an object by id.
-- `ids_in_area(model, ids)` says which of some already-known ids the user may see (what a
-  page may reveal about records found by an unscoped check, such as a duplicate search).
+- `get_in_area_or_404(model, id)` is the loader every view uses for an object by id;
+  `get_in_area(model, id)` the same answering None; `ids_in_area(model, ids)` which of some ids
+  lie in the area. Units have their own loaders in cdt/geo/queries.py (`unit_in_area_or_404`,
+  `commune_in_area`), built on area_condition.
+- `user_commune(user)` is the user's commune when their area is one (a commune officer's).
 - `permission_required(name)` guards views that change things; `can(name)` asks.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cdt.core.inputs import to_int
 from cdt.extensions import db
+from cdt.geo.within import within
 
 T = TypeVar("T")
 
@@ -60,10 +63,10 @@ def permission_required(permission: str) -> Callable[[T], T]:
 
 
 def area_condition(model: Any, user: Any = None) -> ColumnElement[bool]:
-    """SQL condition keeping `model` rows inside the user's area.
+    """SQL condition keeping `model` rows inside the user's area (today).
 
     A model may define `area_condition_for(unit)` when "inside" means more than its
-    ancestor columns (a training session serving a whole district is seen in each commune).
+    place (a training session serving a whole district is seen in each commune).
     """
     user = _user(user)
     if not getattr(user, "is_authenticated", False):
@@ -76,7 +79,14 @@ def area_condition(model: Any, user: Any = None) -> ColumnElement[bool]:
     custom = getattr(model, "area_condition_for", None)
     if custom is not None:
         return custom(area)
-    return getattr(model, f"{area.level}_id") == area.id
+    return within(model, area)
+
+
+def user_commune(user: Any = None) -> Any:
+    """The user's commune when their area is a commune (a commune officer's), else None: the
+    commune their registry forms and imports work in."""
+    area = getattr(_user(user), "area", None)
+    return area if area is not None and area.level == "commune" else None
 
 
 def scoped(stmt: Select, model: Any, user: Any = None) -> Select:
@@ -105,13 +115,18 @@ def ids_in_area(model: Any, ids: Iterable[int], user: Any = None) -> set[int]:
     return inside
 
 
-def get_in_area_or_404(model: type[T], object_id: Any, user: Any = None) -> T:
-    """Load one object by id; 404 when it does not exist or lies outside the user's area."""
+def get_in_area(model: type[T], object_id: Any, user: Any = None) -> T | None:
+    """Load one object by id; None when there is no id, it does not exist or lies outside the user's area."""
     object_id = to_int(object_id)
     if object_id is None:
-        abort(404)
-    stmt = db.select(model).where(model.id == object_id, area_condition(model, user))
-    obj = db.session.scalar(stmt)
+        return None
+    return db.session.scalar(db.select(model).where(model.id == object_id, area_condition(model, user)))
+
+
+def get_in_area_or_404(model: type[T], object_id: Any, user: Any = None) -> T:
+    """Load one object by id; 404 when it does not exist or lies outside the user's area."""
+    obj = get_in_area(model, object_id, user)
     if obj is None:
         abort(404)
     return obj
+

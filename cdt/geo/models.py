@@ -79,15 +79,5 @@ class AdminUnit(db.Model):
     def level_label(self) -> str:
         return str(LEVEL_LABELS[self.level])
 
-    def ancestor_column(self) -> str:
-        """Name of the ancestor column that equals this unit's id on its descendants."""
-        return f"{self.level}_id"
-
-    def contains(self, other: AdminUnit) -> bool:
-        """True when `other` is this unit or lies below it."""
-        if self.level == "village":
-            return other.id == self.id
-        return getattr(other, self.ancestor_column()) == self.id
-
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<AdminUnit {self.code} {self.name}>"

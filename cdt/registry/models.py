@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from cdt.core.clock import utcnow
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.within import place
 
 TEAM_STATUS_LABELS = {
     "active": _l("Active"),
@@ -68,9 +69,7 @@ class AreaColumns:
 
     def place_in(self, unit: AdminUnit) -> None:
         """Copy the ancestors of `unit` (a commune or a village) onto this row."""
-        self.province_id = unit.province_id
-        self.district_id = unit.district_id
-        self.commune_id = unit.commune_id
+        place(self, unit)
 
 
 class Team(AreaColumns, db.Model):

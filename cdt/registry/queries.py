@@ -255,6 +255,15 @@ def teams_in_commune(commune_id: int, *, active_only: bool = True) -> list[Any]:
     return db.session.execute(stmt).all()
 
 
+def team_for_person(person: Person, team_id: Any) -> Team | None:
+    """A team of the person's commune, within the user's area (None otherwise)."""
+    team_id = to_int(team_id)
+    if not team_id:
+        return None
+    return db.session.scalar(scoped(select(Team).where(Team.id == team_id, Team.commune_id == person.commune_id),
+                                    Team))
+
+
 def villages_in_commune(commune_id: int) -> list[Any]:
     return db.session.execute(
         select(AdminUnit.id, AdminUnit.name, AdminUnit.code)

@@ -28,15 +28,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from cdt.audit.service import record
-from cdt.auth.scope import area_condition, permission_required
+from cdt.auth.scope import permission_required, user_commune
 from cdt.core import clock
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
 from cdt.core.text import ascii_digits
 from cdt.extensions import db
-from cdt.geo.models import AdminUnit
+from cdt.geo.queries import commune_in_area, commune_in_area_or_404, villages_of
 from cdt.registry.models import ROLE_LABELS
 from cdt.registry.transfer import exporting, uploads
 from cdt.registry.transfer.columns import IMPORT_COLUMNS
@@ -92,19 +91,6 @@ def _load(pending: dict) -> bytes:
     return data
 
 
-def _commune_of_user() -> AdminUnit | None:
-    area = current_user.area
-    return area if area is not None and area.level == "commune" else None
-
-
-def _commune_by_id(commune_id) -> AdminUnit:
-    commune = db.session.scalar(select(AdminUnit).where(
-        AdminUnit.id == commune_id, AdminUnit.level == "commune", area_condition(AdminUnit)))
-    if commune is None:
-        abort(404)
-    return commune
-
-
 def _after_import_url() -> str:
     return url_for("registry.members") if "registry.members" in current_app.view_functions \
         else url_for("registry.import_members")
@@ -117,7 +103,7 @@ def _after_import_url() -> str:
 @permission_required("registry.write")
 def import_members():
     form = ImportUploadForm()
-    own_commune = _commune_of_user()
+    own_commune = user_commune()
     if current_user.role != "admin" and own_commune is None:
         abort(403)
     if own_commune is not None:
@@ -127,8 +113,7 @@ def import_members():
         commune = own_commune
         if commune is None:
             code = ascii_digits(form.commune.data or "").strip()
-            commune = db.session.scalar(select(AdminUnit).where(
-                AdminUnit.code == code, AdminUnit.level == "commune", area_condition(AdminUnit))) if code else None
+            commune = commune_in_area(code)
             if commune is None:
                 form.commune.errors.append(_("Enter the code of a commune.") if not code
                                            else _("There is no commune with code %(code)s.", code=code))
@@ -169,7 +154,7 @@ def import_preview():
     if pending is None:
         flash(_("There is no file waiting to be imported; upload it again."), "warning")
         return redirect(url_for("registry.import_members"))
-    commune = _commune_by_id(pending["commune_id"])
+    commune = commune_in_area_or_404(commune_id=pending["commune_id"])
     try:
         result = prepare(commune, _load(pending), pending["ext"], user=current_user)
     except ImportFileError as error:
@@ -190,7 +175,7 @@ def import_confirm():
             form.token.data or "", pending["token"]):
         flash(gone, "warning")
         return redirect(url_for("registry.import_members"))
-    commune = _commune_by_id(pending["commune_id"])
+    commune = commune_in_area_or_404(commune_id=pending["commune_id"])
     # Claim the stored file (an atomic rename, under a lock): a double click or a second tab
     # confirming the same upload at the same moment finds it gone and writes nothing.
     try:
@@ -238,13 +223,8 @@ def import_cancel():
 @login_required
 def import_template():
     """The template: Vietnamese headers, one synthetic sample row, and a second sheet of allowed values."""
-    commune = _commune_of_user()
-    villages = []
-    if commune is not None:
-        villages = db.session.execute(
-            select(AdminUnit.code, AdminUnit.name)
-            .where(AdminUnit.parent_id == commune.id, AdminUnit.level == "village", AdminUnit.valid_to.is_(None))
-            .order_by(AdminUnit.code)).all()
+    commune = user_commune()
+    villages = villages_of(commune, clock.today()) if commune is not None else []
     buffer = io.BytesIO()
     write_template(buffer, villages)
     return _download(buffer.getvalue(), "mau-nhap-thanh-vien.xlsx", XLSX_MIMETYPE)

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
 from cdt.audit.service import record
-from cdt.auth.scope import area_condition, can, get_in_area_or_404, permission_required
+from cdt.auth.scope import (
+    can,
+    get_in_area,
+    get_in_area_or_404,
+    permission_required,
+    user_commune,
+)
 from cdt.core.forms import options
-from cdt.core.inputs import int_arg, page_arg, to_int
+from cdt.core.inputs import int_arg, page_arg
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.queries import commune_in_area
 from cdt.registry import queries, services
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.forms import (
@@ -75,11 +82,6 @@ def _save(form, save) -> int | None:
     return None
 
 
-def _user_commune() -> AdminUnit | None:
-    area = current_user.area
-    return area if area is not None and area.level == "commune" else None
-
-
 # --------------------------------------------------------------------------- teams
 
 
@@ -122,16 +124,12 @@ def _team_form_choices(form: TeamForm, commune_id: int | None) -> None:
 def _working_commune(team: Team | None = None) -> AdminUnit | None:
     """The commune whose villages the team form offers: the officer's own commune, the team's,
     or (for an administrator) the one named by ?commune=CODE."""
-    commune = _user_commune()
+    commune = user_commune()
     if commune is not None:
         return commune
     if team is not None:
         return db.session.get(AdminUnit, team.commune_id)
-    code = request.args.get("commune", "").strip()
-    if code:
-        return db.session.scalar(select(AdminUnit).where(
-            AdminUnit.code == code, AdminUnit.level == "commune", area_condition(AdminUnit)))
-    return None
+    return commune_in_area(request.args.get("commune", "").strip())
 
 
 @bp.route("/teams/new", methods=["GET", "POST"])
@@ -259,10 +257,9 @@ def member(person_id: int):
 def _new_person_team_choices(form: NewPersonForm) -> AdminUnit | None:
     """Teams offered on the new-person form: the active teams of the officer's commune (or, for an
     administrator, of the commune of the team named by ?team=)."""
-    commune = _user_commune()
+    commune = user_commune()
     if commune is None:
-        team_id = to_int(request.values.get("team") or request.form.get("team_id"))
-        team = db.session.scalar(select(Team).where(Team.id == team_id, area_condition(Team))) if team_id else None
+        team = get_in_area(Team, request.values.get("team") or request.form.get("team_id"))
         if team is not None:
             commune = db.session.get(AdminUnit, team.commune_id)
     teams = queries.teams_in_commune(commune.id) if commune is not None else []
@@ -280,9 +277,7 @@ def member_new():
         form.team_id.data = int_arg("team")
     status = 200
     if form.validate_on_submit():
-        team = None
-        if form.team_id.data:
-            team = db.session.scalar(select(Team).where(Team.id == form.team_id.data, area_condition(Team)))
+        team = get_in_area(Team, form.team_id.data)
         if commune is None:
             form.team_id.errors = list(form.team_id.errors) + [_("Choose a team: it decides the commune.")]
         else:
@@ -344,13 +339,6 @@ def member_edit(person_id: int):
                            commune=db.session.get(AdminUnit, person.commune_id)), status
 
 
-def _team_for_person(person: Person, team_id: int | None) -> Team | None:
-    if not team_id:
-        return None
-    return db.session.scalar(select(Team).where(
-        Team.id == team_id, Team.commune_id == person.commune_id, area_condition(Team)))
-
-
 @bp.post("/members/<int:person_id>/teams")
 @login_required
 @permission_required("registry.write")
@@ -361,7 +349,7 @@ def member_add_team(person_id: int):
     current_team_ids = {m.team_id for m in memberships if m.left_on is None}
     form.team_id.choices = options([(t.id, t.name) for t in queries.teams_in_commune(person.commune_id)])
     if form.validate_on_submit():
-        team = _team_for_person(person, form.team_id.data)
+        team = queries.team_for_person(person, form.team_id.data)
         try:
             if team is None:
                 raise services.RuleError("team_id", _("Choose a team in your area."))
@@ -413,7 +401,7 @@ def membership_move(person_id: int, membership_id: int):
     form = MoveForm(prefix=f"move{membership.id}")
     form.team_id.choices = options([(t.id, t.name) for t in queries.teams_in_commune(person.commune_id)])
     if form.validate_on_submit():
-        team = _team_for_person(person, form.team_id.data)
+        team = queries.team_for_person(person, form.team_id.data)
         try:
             if team is None:
                 raise services.RuleError("team_id", _("Choose a team in your area."))

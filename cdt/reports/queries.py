@@ -34,9 +34,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, case, func, literal, or_, select, text
 
+from cdt.auth.scope import area_condition, scoped
 from cdt.core.clock import today
 from cdt.extensions import db
 from cdt.geo.models import LEVELS, AdminUnit
+from cdt.geo.within import place_column, valid_on, within
 from cdt.registry.models import Membership, Person, Team
 from cdt.reports.models import TeamStat, triggers_installed
 from cdt.training.models import TrainingSession
@@ -98,10 +100,6 @@ class CoverageRow:
         return {key: ("" if values[key] is None else values[key]) for key in CSV_COLUMNS}
 
 
-def _team_group(level: str):
-    return Team.village_id if level == "village" else getattr(Team, f"{level}_id")
-
-
 def _active_team(as_of: date):
     return and_(
         or_(Team.established_on.is_(None), Team.established_on <= as_of),
@@ -112,15 +110,6 @@ def _active_team(as_of: date):
 
 def _active_membership(as_of: date):
     return and_(Membership.joined_on <= as_of, or_(Membership.left_on.is_(None), Membership.left_on > as_of))
-
-
-def _within(column_owner, parent: AdminUnit | None):
-    """Condition: rows of a model with ancestor columns that lie inside `parent`."""
-    if parent is None:
-        return literal(True)
-    if parent.level == "village":
-        return column_owner.village_id == parent.id
-    return getattr(column_owner, f"{parent.level}_id") == parent.id
 
 
 def _aggregates(parent: AdminUnit | None, level: str | None, as_of: date,
@@ -142,17 +131,11 @@ def _aggregates(parent: AdminUnit | None, level: str | None, as_of: date,
     villages = (
         select(func.count().label("villages"))
         .select_from(village)
-        .where(village.c.level == "village")
-        .where(or_(village.c.valid_from.is_(None), village.c.valid_from <= as_of))
-        .where(or_(village.c.valid_to.is_(None), village.c.valid_to >= as_of))
+        .where(village.c.level == "village", valid_on(village, as_of), within(village, parent, as_of))
     )
-    if parent is not None:
-        villages = villages.where(
-            village.c.id == parent.id if parent.level == "village" else village.c[f"{parent.level}_id"] == parent.id
-        )
-    villages = grouped(villages, None if level is None else (village.c.id if level == "village" else village.c[f"{level}_id"]))
+    villages = grouped(villages, None if level is None else place_column(village, level, as_of))
 
-    tgroup = None if level is None else _team_group(level)
+    tgroup = None if level is None else place_column(Team, level, as_of)
     if fast:
         teams = members = _fast_teams_members(parent, level)
     else:
@@ -177,7 +160,7 @@ def _live_teams_members(parent: AdminUnit | None, tgroup, as_of: date, grouped):
             func.count(case((has_leader, Team.id))).label("leaders"),
         )
         .select_from(Team)
-        .where(_active_team(as_of), _team_scope(parent)),
+        .where(_active_team(as_of), within(Team, parent, as_of)),
         tgroup,
     )
 
@@ -192,7 +175,7 @@ def _live_teams_members(parent: AdminUnit | None, tgroup, as_of: date, grouped):
         .select_from(Membership)
         .join(Team, Team.id == Membership.team_id)
         .join(Person, Person.id == Membership.person_id)
-        .where(_active_membership(as_of), _active_team(as_of), _team_scope(parent)),
+        .where(_active_membership(as_of), _active_team(as_of), within(Team, parent, as_of)),
         tgroup,
     )
     return teams, members
@@ -208,14 +191,10 @@ def _sessions(parent: AdminUnit | None, level: str | None, as_of: date, period_f
     conditions = [TrainingSession.status == "held", TrainingSession.starts_at < end]
     if period_from is not None:
         conditions.append(TrainingSession.starts_at >= datetime.combine(period_from, time.min))
-    if parent is not None:
-        if parent.level == "village":
-            conditions.append(literal(False))
-        else:
-            conditions.append(getattr(TrainingSession, f"{parent.level}_id") == parent.id)
+    conditions.append(within(TrainingSession, parent, as_of))  # nothing inside a village
     sessions = None
     if level != "village":
-        sgroup = None if level is None else getattr(TrainingSession, f"{level}_id")
+        sgroup = None if level is None else place_column(TrainingSession, level, as_of)
         if sgroup is not None:
             conditions.append(sgroup.is_not(None))
         sessions = grouped(select(func.count().label("sessions")).where(*conditions), sgroup)
@@ -247,8 +226,8 @@ def fast_path_applies(as_of: date) -> bool:
 
 def _fast_teams_members(parent: AdminUnit | None, level: str | None):
     S = TeamStat
-    scope = _within(S, parent)
-    group = None if level is None else getattr(S, f"{level}_id")
+    scope = within(S, parent)  # team_stat describes today: today's places
+    group = None if level is None else place_column(S, level)
 
     def grouped(stmt):
         return stmt if group is None else stmt.add_columns(group.label("unit_id")).group_by(group)
@@ -331,20 +310,7 @@ def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
         stmt = stmt.outerjoin(members, members.c.unit_id == Unit.c.id)
     if sessions is not None:
         stmt = stmt.outerjoin(sessions, sessions.c.unit_id == Unit.c.id)
-    if parent is not None:
-        if parent.level == level:
-            stmt = stmt.where(Unit.c.id == parent.id)
-        else:
-            stmt = stmt.where(Unit.c[f"{parent.level}_id"] == parent.id)
-    return stmt
-
-
-def _team_scope(parent: AdminUnit | None):
-    if parent is None:
-        return literal(True)
-    if parent.level == "village":
-        return Team.village_id == parent.id
-    return getattr(Team, f"{parent.level}_id") == parent.id
+    return stmt.where(within(Unit, parent, as_of))
 
 
 def _prepare() -> None:
@@ -409,31 +375,24 @@ def totals_statement(as_of: date, period_from: date | None = None, period_to: da
 
 
 # -- Gaps: the records behind the weak figures ---------------------------------------------
-# Each function returns a SELECT (the view adds area scoping and paginates). "Active" means
-# active on `as_of` (default today), with the same conditions as the figures above.
+# Each function returns a SELECT inside `parent`, narrowed to the user's area (cdt.auth.scope;
+# `user` None: the logged-in user); the page counts and paginates it. "Active" means active on
+# `as_of` (default today), with the same conditions as the figures above.
 
 GAP_KINDS = ("villages", "small_teams", "no_leader", "untrained")
 SMALL_TEAM = 3  # a team with fewer members than this is listed as small
 
 
-def _village_within(parent: AdminUnit | None):
-    if parent is None:
-        return literal(True)
-    if parent.level == "village":
-        return AdminUnit.id == parent.id
-    return getattr(AdminUnit, f"{parent.level}_id") == parent.id
-
-
-def villages_without_team(parent: AdminUnit | None, as_of: date | None = None):
+def villages_without_team(parent: AdminUnit | None, as_of: date | None = None, user=None):
     """Villages (valid on the date) without a team active on the date."""
     as_of = as_of or today()
     team_there = select(Team.id).where(Team.village_id == AdminUnit.id, _active_team(as_of)).exists()
-    return (
+    return scoped(
         select(AdminUnit)
-        .where(AdminUnit.level == "village", _village_within(parent), ~team_there)
-        .where(or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= as_of))
-        .where(or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= as_of))
-        .order_by(AdminUnit.code)
+        .where(AdminUnit.level == "village", within(AdminUnit, parent, as_of), valid_on(AdminUnit, as_of),
+               ~team_there)
+        .order_by(AdminUnit.code),
+        AdminUnit, user,
     )
 
 
@@ -445,18 +404,23 @@ def _active_member_count(as_of: date):
     )
 
 
-def small_teams(parent: AdminUnit | None, as_of: date | None = None):
-    """(Team, members) for active teams with fewer than SMALL_TEAM active memberships."""
-    as_of = as_of or today()
-    count = _active_member_count(as_of)
-    return (
-        select(Team, count.label("members"))
-        .where(_active_team(as_of), _team_scope(parent), count < SMALL_TEAM)
-        .order_by(count, Team.village_id)
+def _active_teams(parent: AdminUnit | None, as_of: date, user=None):
+    """(Team, members) for the teams active on the date inside `parent` and the user's area."""
+    return scoped(
+        select(Team, _active_member_count(as_of).label("members"))
+        .where(_active_team(as_of), within(Team, parent, as_of)),
+        Team, user,
     )
 
 
-def teams_without_leader(parent: AdminUnit | None, as_of: date | None = None):
+def small_teams(parent: AdminUnit | None, as_of: date | None = None, user=None):
+    """(Team, members) for active teams with fewer than SMALL_TEAM active memberships."""
+    as_of = as_of or today()
+    count = _active_member_count(as_of)
+    return _active_teams(parent, as_of, user).where(count < SMALL_TEAM).order_by(count, Team.village_id)
+
+
+def teams_without_leader(parent: AdminUnit | None, as_of: date | None = None, user=None):
     """(Team, members) for active teams with no leader on the date."""
     as_of = as_of or today()
     has_leader = (
@@ -464,29 +428,42 @@ def teams_without_leader(parent: AdminUnit | None, as_of: date | None = None):
         .where(Membership.team_id == Team.id, Membership.role == "leader", _active_membership(as_of))
         .exists()
     )
-    return (
-        select(Team, _active_member_count(as_of).label("members"))
-        .where(_active_team(as_of), _team_scope(parent), ~has_leader)
-        .order_by(Team.village_id)
-    )
+    return _active_teams(parent, as_of, user).where(~has_leader).order_by(Team.village_id)
 
 
-def untrained_members(parent: AdminUnit | None, as_of: date | None = None, team_condition=None):
-    """People who are members on the date (in the unit) and had not attended a held session by then.
-
-    `team_condition` narrows the teams considered (the view passes the area condition).
-    """
+def untrained_members(parent: AdminUnit | None, as_of: date | None = None, user=None):
+    """People who are members on the date (in a team inside the unit and the user's area) and had
+    not attended a held session by then."""
     as_of = as_of or today()
-    in_team = (
+    in_team = scoped(
         select(Membership.id)
         .join(Team, Team.id == Membership.team_id)
         .where(Membership.person_id == Person.id, _active_membership(as_of), _active_team(as_of),
-               _team_scope(parent))
+               within(Team, parent, as_of)),
+        Team, user,
     )
-    if team_condition is not None:
-        in_team = in_team.where(team_condition)
     return (
         select(Person)
         .where(in_team.exists(), or_(Person.first_trained_on.is_(None), Person.first_trained_on > as_of))
         .order_by(Person.search_name, Person.id)
+    )
+
+
+GAP_QUERIES = {
+    "villages": villages_without_team,
+    "small_teams": small_teams,
+    "no_leader": teams_without_leader,
+    "untrained": untrained_members,
+}
+
+
+def gap_statement(kind: str, parent: AdminUnit | None, as_of: date | None = None, user=None):
+    """The SELECT of one kind of gap (GAP_KINDS) inside `parent`, narrowed to the user's area."""
+    return GAP_QUERIES[kind](parent, as_of, user)
+
+
+def village_team(village: AdminUnit, as_of: date, user=None) -> Team | None:
+    """The team active on the date in a village, when it lies in the user's area."""
+    return db.session.scalar(
+        select(Team).where(within(Team, village, as_of), _active_team(as_of), area_condition(Team, user))
     )

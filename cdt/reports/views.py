@@ -15,14 +15,12 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from cdt.audit.service import record
-from cdt.auth.scope import area_condition
 from cdt.core import clock
 from cdt.core.inputs import page_arg
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, LEVEL_LABELS, LEVELS, AdminUnit
 from cdt.geo.queries import breadcrumbs, unit_in_area_or_404
-from cdt.registry.models import Team
 from cdt.reports import queries
 from cdt.reports.forms import CoverageFilterForm
 
@@ -176,10 +174,7 @@ def coverage():
     shown = rows[(page - 1) * PAGE_ROWS: page * PAGE_ROWS]
     village_team = None
     if report.unit is not None and report.unit.level == "village":
-        village_team = db.session.scalar(
-            select(Team).where(Team.village_id == report.unit.id, queries._active_team(report.as_of),
-                               area_condition(Team))
-        )
+        village_team = queries.village_team(report.unit, report.as_of)
     status = 200 if report.valid else 400
     return render_template(
         "reports/coverage.html", report=report, form=form, totals=totals, rows=shown, row_count=len(rows),
@@ -260,16 +255,6 @@ def coverage_xlsx():
 
 # -- gaps -------------------------------------------------------------------------------------
 
-def _gap_statement(kind: str, unit: AdminUnit | None, as_of: date):
-    if kind == "villages":
-        return queries.villages_without_team(unit, as_of).where(area_condition(AdminUnit))
-    if kind == "small_teams":
-        return queries.small_teams(unit, as_of).where(area_condition(Team))
-    if kind == "no_leader":
-        return queries.teams_without_leader(unit, as_of).where(area_condition(Team))
-    return queries.untrained_members(unit, as_of, team_condition=area_condition(Team))
-
-
 @bp.get("/gaps")
 @login_required
 def gaps():
@@ -280,12 +265,12 @@ def gaps():
         abort(404)
     as_of = clock.today()
     counts = {
-        k: db.session.scalar(select(func.count()).select_from(_gap_statement(k, unit, as_of).order_by(None).subquery()))
+        k: db.session.scalar(select(func.count()).select_from(queries.gap_statement(k, unit, as_of).order_by(None).subquery()))
         for k in queries.GAP_KINDS
     }
     page = page_arg()
     pagination = Page(page, GAP_PAGE, counts[kind])
-    stmt = _gap_statement(kind, unit, as_of).limit(GAP_PAGE).offset((pagination.page - 1) * GAP_PAGE)
+    stmt = queries.gap_statement(kind, unit, as_of).limit(GAP_PAGE).offset((pagination.page - 1) * GAP_PAGE)
     if kind in ("small_teams", "no_leader"):
         items = db.session.execute(stmt).all()  # (team, members) pairs
     else:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cdt.core.clock import utcnow
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.within import containing, place, within
 
 SESSION_STATUS_LABELS = {
     "planned": _l("Planned"),
@@ -90,13 +91,7 @@ class TrainingSession(db.Model):
     def area_condition_for(cls, unit: AdminUnit):
         """Sessions seen from `unit`: serving a unit inside it, or a unit that contains it
         (a district-wide session is seen by the officer of each of its communes)."""
-        ancestors = [i for i in (unit.province_id, unit.district_id, unit.commune_id) if i is not None]
-        return or_(cls.inside(unit), cls.area_id.in_(ancestors))
-
-    @classmethod
-    def inside(cls, unit: AdminUnit):
-        """Sessions serving `unit` or a unit inside it (what a coordinator of `unit` may change)."""
-        return getattr(cls, f"{unit.level}_id") == unit.id
+        return or_(within(cls, unit), containing(cls, unit))
 
     @property
     def status_label(self) -> str:
@@ -107,10 +102,9 @@ class TrainingSession(db.Model):
         return str(MODE_LABELS.get(self.mode, self.mode))
 
     def place_in(self, unit: AdminUnit) -> None:
+        """The session serves `unit`: its area and the area's ancestors."""
         self.area_id = unit.id
-        self.province_id = unit.province_id
-        self.district_id = unit.district_id
-        self.commune_id = unit.commune_id
+        place(self, unit)
 
 
 class Invitation(db.Model):

@@ -23,6 +23,7 @@ from cdt.core import clock
 from cdt.core.clock import local_now
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.within import within
 from cdt.registry.models import Membership, Person, Team
 from cdt.registry.names import fold
 from cdt.training.models import Attendance, Invitation, TrainingSession, TrainingTopic
@@ -46,7 +47,7 @@ def writable_condition(user: Any = None):
         return true()
     if user.area is None:
         return literal(False)
-    return TrainingSession.inside(user.area)
+    return within(TrainingSession, user.area)
 
 
 def session_or_404(session_id: Any) -> TrainingSession:
@@ -67,8 +68,8 @@ def editable_session_or_404(session_id: Any) -> TrainingSession:
 
 
 def in_session_area(model: Any, ts: TrainingSession):
-    """Rows of a model with ancestor columns (Team, Person, AdminUnit) inside the session's area."""
-    return getattr(model, f"{ts.area.level}_id") == ts.area_id
+    """Rows of a model with a place (Team, Person, AdminUnit) inside the session's area on its day."""
+    return within(model, ts.area, ts.starts_at.date())
 
 
 # --- choices -------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from cdt.core.spreadsheets import SpreadsheetError, open_xlsx_safely, sniff
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.queries import villages_of
 from cdt.registry import rules
 from cdt.registry.models import Membership, Person, Team
 from cdt.registry.names import fold
@@ -268,10 +269,7 @@ def _parse_row(row: Row) -> None:
 
 
 def _village_index(commune: AdminUnit) -> tuple[dict[str, AdminUnit], dict[str, list[AdminUnit]]]:
-    villages = db.session.scalars(
-        select(AdminUnit).where(AdminUnit.parent_id == commune.id, AdminUnit.level == "village",
-                                AdminUnit.valid_to.is_(None))
-    ).all()
+    villages = villages_of(commune, date.today())
     by_code = {v.code.lower(): v for v in villages}
     by_name: dict[str, list[AdminUnit]] = defaultdict(list)
     for village in villages:
