@@ -269,7 +269,7 @@ def _parse_row(row: Row) -> None:
 
 
 def _village_index(commune: AdminUnit) -> tuple[dict[str, AdminUnit], dict[str, list[AdminUnit]]]:
-    villages = villages_of(commune, date.today())
+    villages = villages_of(commune, clock.today())
     by_code = {v.code.lower(): v for v in villages}
     by_name: dict[str, list[AdminUnit]] = defaultdict(list)
     for village in villages:
