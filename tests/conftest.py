@@ -10,6 +10,8 @@ Each template is built on first use only:
 - SQLite (always): the template file is copied per test;
 - PostgreSQL (when CDT_TEST_POSTGRES=1 and TEST_DATABASE_URL are set, as `make test`
   does): a template database, and `CREATE DATABASE ... TEMPLATE` per test.
+The demo accounts of both get a salted scrypt hash with a test work factor (a log-in costs
+milliseconds, not a second).
 The template schema comes from the models; tests/test_migrations.py proves that the
 Alembic migrations build exactly that schema (no drift).
 """
@@ -58,22 +60,20 @@ def _fill_demo() -> None:
 
 
 def _fill_bare() -> None:
-    from cdt.auth.models import User
     from cdt.demo import LAO_CAI, create_demo_accounts
     from cdt.geo.units import load_units
     from cdt.training.topics import ensure_topics
-    from tests.factories import hash_password
 
     load_units([LAO_CAI])
     ensure_topics()
     create_demo_accounts()
-    for user in db.session.scalars(select(User)):
-        user.password_hash = hash_password(DEMO_PASSWORD)  # scrypt, with the factories' work factor
-    db.session.commit()
 
 
 def _build(url: str, fill) -> None:
     from flask_migrate import stamp
+
+    from cdt.auth.models import User
+    from tests.factories import hash_password
 
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -82,6 +82,11 @@ def _build(url: str, fill) -> None:
         db.create_all()
         stamp()
         fill()
+        # The demo accounts: salted scrypt still, with the factories' work factor (production's
+        # costs ~1 s a log-in on a busy CI, and most tests log in).
+        for user in db.session.scalars(select(User)):
+            user.password_hash = hash_password(DEMO_PASSWORD)
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()
 
