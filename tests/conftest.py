@@ -1,10 +1,17 @@
 """Test fixtures.
 
-Each test gets its own database holding the Lào Cai demo (units, 1,562 teams, 7,363
-people, training, the demo accounts), copied from a template built once per run:
+Each test gets its own database, copied from a template built once per run:
+- the demo template (the default): the Lào Cai demo (units, 1,562 teams, 7,363 people,
+  training, the demo accounts), for tests that read the demo's figures and the e2e tests;
+- the bare template (tests marked `@pytest.mark.bare`): the schema, Lào Cai's province,
+  districts and communes, the training topics and the demo accounts; no village, team,
+  person or session. Such tests make the few rows they need with tests/factories.py.
+Each template is built on first use only:
 - SQLite (always): the template file is copied per test;
 - PostgreSQL (when CDT_TEST_POSTGRES=1 and TEST_DATABASE_URL are set, as `make test`
   does): a template database, and `CREATE DATABASE ... TEMPLATE` per test.
+The demo accounts of both get a salted scrypt hash with a test work factor (a log-in costs
+milliseconds, not a second).
 The template schema comes from the models; tests/test_migrations.py proves that the
 Alembic migrations build exactly that schema (no drift).
 """
@@ -17,7 +24,7 @@ import sqlite3
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from cdt import create_app
@@ -46,10 +53,27 @@ def _admin_engine():
     return create_engine(_pg_url(), isolation_level="AUTOCOMMIT")
 
 
-def _build(url: str) -> None:
+def _fill_demo() -> None:
+    from cdt.demo import build_demo
+
+    build_demo("laocai")
+
+
+def _fill_bare() -> None:
+    from cdt.demo import LAO_CAI, create_demo_accounts
+    from cdt.geo.units import load_units
+    from cdt.training.topics import ensure_topics
+
+    load_units([LAO_CAI])
+    ensure_topics()
+    create_demo_accounts()
+
+
+def _build(url: str, fill) -> None:
     from flask_migrate import stamp
 
-    from cdt.demo import build_demo
+    from cdt.auth.models import User
+    from tests.factories import hash_password
 
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -57,27 +81,31 @@ def _build(url: str) -> None:
         # migrations build the same schema.
         db.create_all()
         stamp()
-        build_demo("laocai")
+        fill()
+        # The demo accounts: salted scrypt still, with the factories' work factor (production's
+        # costs ~1 s a log-in on a busy CI, and most tests log in).
+        for user in db.session.scalars(select(User)):
+            user.password_hash = hash_password(DEMO_PASSWORD)
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def template_database(tmp_path_factory):
+def _template(tmp_path_factory, label: str, fill):
     if POSTGRES:
-        name = f"cdt_test_tpl_{os.getpid()}"
+        name = f"cdt_test_{label}_{os.getpid()}"
         engine = _admin_engine()
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        _build(_pg_url(name))
+        _build(_pg_url(name), fill)
         yield ("postgresql", name)
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
     else:
-        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-        _build(f"sqlite:///{path}")
+        path = tmp_path_factory.mktemp(label) / f"{label}.sqlite3"
+        _build(f"sqlite:///{path}", fill)
         con = sqlite3.connect(path)
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         con.execute("PRAGMA journal_mode=DELETE")
@@ -85,9 +113,22 @@ def template_database(tmp_path_factory):
         yield ("sqlite", path)
 
 
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    """The demo template."""
+    yield from _template(tmp_path_factory, "tpl", _fill_demo)
+
+
+@pytest.fixture(scope="session")
+def bare_template_database(tmp_path_factory):
+    """Units, topics and accounts only (tests marked `bare`)."""
+    yield from _template(tmp_path_factory, "bare", _fill_bare)
+
+
 @pytest.fixture
-def database_url(template_database, tmp_path):
-    kind, template = template_database
+def database_url(request, tmp_path):
+    bare = request.node.get_closest_marker("bare") is not None
+    kind, template = request.getfixturevalue("bare_template_database" if bare else "template_database")
     if kind == "sqlite":
         target = tmp_path / "test.sqlite3"
         shutil.copyfile(template, target)
@@ -149,6 +190,8 @@ def login_as(client):
 def pytest_configure(config):
     config.addinivalue_line("markers", "csrf: run the test with CSRF protection enabled")
     config.addinivalue_line("markers", "e2e: end-to-end browser test (Playwright + Chromium)")
+    config.addinivalue_line("markers", "bare: run the test on the bare database (units, topics, accounts; "
+                                       "no people): it makes its rows with tests/factories.py")
 
 
 @pytest.fixture

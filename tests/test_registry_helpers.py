@@ -1,7 +1,7 @@
 """Helpers shared by the registry tests (data of the demo's commune account, Xã Bản Phố)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
@@ -84,3 +84,29 @@ def details_of(person: Person) -> dict[str, str]:
 def leaked(html: str, details: dict[str, str], *, typed: tuple[str, ...] = ()) -> list[str]:
     """The details found in `html` (those the user typed themselves excepted)."""
     return [key for key, value in details.items() if key not in typed and value and value in html]
+def sample() -> None:
+    """For `bare` tests (tests/factories.py): Bản Phố (COMMUNE_CODE) with three teams of four (a
+    leader, a deputy, two members; every other person a youth-union member; the first team's people
+    with citizen IDs, two of them trained at a held session of Bắc Hà), the town (OTHER_COMMUNE_CODE)
+    with a team of three, and a team of two in the first commune outside Bắc Hà."""
+    from tests.factories import gen_attendance, gen_citizen_id, gen_person, gen_session, gen_team, gen_village
+
+    def team_of(commune: AdminUnit, size: int, citizen_ids: bool = False) -> Team:
+        team = gen_team(gen_village(commune))
+        for position in range(size):
+            gen_person(team=team, role=("leader", "deputy")[position] if position < 2 else "member",
+                       gender=("male", "female")[position % 2], youth_union=position % 2 == 0,
+                       citizen_id=gen_citizen_id() if citizen_ids else None)
+        return team
+
+    commune = unit(COMMUNE_CODE)
+    first = team_of(commune, 4, citizen_ids=True)
+    team_of(commune, 4)
+    team_of(commune, 4)
+    team_of(unit(OTHER_COMMUNE_CODE), 3)
+    # The same query as test_team_list_filters_for_district_staff's "foreign" commune.
+    outside = db.session.scalar(select(AdminUnit).where(AdminUnit.level == "commune",
+                                                        AdminUnit.district_id != unit("085").id))
+    team_of(outside, 2)
+    session = gen_session(unit("085"), starts_at=datetime(2023, 3, 1, 8))
+    gen_attendance(session, [m.person_id for m in current(first)][:2])

@@ -4,14 +4,19 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from sqlalchemy import select
 
 from cdt.extensions import db
 from cdt.registry.models import Person
 from cdt.training.models import Attendance
+from tests.test_registry_helpers import sample
 
 
-def test_members_page_links_to_import_and_filtered_exports(client, login_as):
+@pytest.mark.bare
+def test_members_page_links_to_import_and_filtered_exports(app, client, login_as):
+    with app.app_context():
+        sample()
     login_as("commune")
     page = client.get("/members?youth_union=yes&page=2").get_data(as_text=True)
     assert 'href="/members/import"' in page
@@ -23,6 +28,7 @@ def test_members_page_links_to_import_and_filtered_exports(client, login_as):
     assert rows and {r["youth_union"] for r in rows} == {"1"}
 
 
+@pytest.mark.bare
 def test_readers_get_exports_but_no_import_link(client, login_as):
     login_as("district")
     page = client.get("/members").get_data(as_text=True)
@@ -32,8 +38,10 @@ def test_readers_get_exports_but_no_import_link(client, login_as):
     assert 'href="/teams/export.csv"' in teams and 'href="/teams/export.xlsx"' in teams
 
 
+@pytest.mark.bare
 def test_person_page_shows_training_history_with_total_hours(app, client, login_as):
     with app.app_context():
+        sample()
         person_id = db.session.scalar(
             select(Person.id).join(Attendance, Attendance.person_id == Person.id)
             .where(Person.first_trained_on.is_not(None)).order_by(Person.id).limit(1)

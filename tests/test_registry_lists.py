@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 
 from cdt.extensions import db
 from cdt.registry.models import Membership, Person
-from tests.test_registry_helpers import COMMUNE_CODE, count, people_of, unit
+from tests.test_registry_helpers import COMMUNE_CODE, count, people_of, sample, unit
 
 
 @contextlib.contextmanager
@@ -65,7 +65,10 @@ def test_member_list_runs_a_fixed_number_of_queries(app, login_as, username):
     assert filtered == large
 
 
+@pytest.mark.bare
 def test_member_filters(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         people = people_of(COMMUNE_CODE)
@@ -94,7 +97,10 @@ def test_member_filters(app, login_as):
     assert found("page=999") == total  # error_out=False: an empty page, not a 404
 
 
+@pytest.mark.bare
 def test_search_by_name_without_diacritics_matches_any_word_start(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("province")
     with app.app_context():
         person = db.session.scalar(select(Person).where(Person.full_name.like("% % %")).order_by(Person.id).limit(1))
@@ -109,7 +115,10 @@ def test_search_by_name_without_diacritics_matches_any_word_start(app, login_as)
     assert "Số người tìm thấy: 0" in client.get("/members?q=%25_%25").get_data(as_text=True)
 
 
+@pytest.mark.bare
 def test_name_search_keys_follow_registrations_and_edits(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         person = people_of(COMMUNE_CODE)[0]

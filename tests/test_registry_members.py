@@ -22,6 +22,7 @@ from tests.test_registry_helpers import (
     people_of,
     person_form,
     person_outside_district,
+    sample,
     teams_of,
     unit,
 )
@@ -31,7 +32,10 @@ def _new(client, **overrides):
     return client.post("/members/new", data=person_form(**overrides))
 
 
+@pytest.mark.bare
 def test_register_with_phone_typed_with_spaces_then_find_without_diacritics(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         team = teams_of(COMMUNE_CODE)[0]
@@ -59,6 +63,7 @@ def test_register_with_phone_typed_with_spaces_then_find_without_diacritics(app,
     assert "Nguyễn Văn Thử" not in page.get_data(as_text=True)
 
 
+@pytest.mark.bare
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -87,6 +92,7 @@ def test_person_rules_show_translated_error_next_to_field_and_save_nothing(app, 
         assert count(Person) == before
 
 
+@pytest.mark.bare
 def test_landline_and_international_forms_are_accepted(app, login_as):
     client = login_as("commune")
     assert _new(client, phone="+84 214 3840 123", full_name="Lò Văn Cố Định").status_code == 302
@@ -94,6 +100,7 @@ def test_landline_and_international_forms_are_accepted(app, login_as):
         assert db.session.scalar(select(Person.phone).where(Person.full_name == "Lò Văn Cố Định")) == "+842143840123"
 
 
+@pytest.mark.bare
 def test_citizen_id_is_unique(app, login_as):
     client = login_as("commune")
     assert _new(client, citizen_id="010 090 123 456", phone="").status_code == 302
@@ -104,8 +111,11 @@ def test_citizen_id_is_unique(app, login_as):
         assert count(Person, Person.citizen_id == "010090123456") == 1
 
 
+@pytest.mark.bare
 @pytest.mark.parametrize("match", ["phone", "citizen_id", "name_birth"])
 def test_duplicate_shows_existing_person_and_offers_to_add_them_instead(app, login_as, match):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         existing = next(p for p in people_of(COMMUNE_CODE) if p.phone and p.citizen_id)
@@ -137,9 +147,12 @@ def test_duplicate_shows_existing_person_and_offers_to_add_them_instead(app, log
     assert team_name in client.get(f"/members/{existing_id}").get_data(as_text=True)
 
 
+@pytest.mark.bare
 def test_duplicate_in_another_commune_names_nobody(app, login_as):
     """The neighbouring commune is outside the officer's area: the page says someone is registered
     elsewhere and whom to ask, and shows nothing of that person."""
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         other = next(p for p in people_of(OTHER_COMMUNE_CODE) if p.phone and p.birth_date)
@@ -216,6 +229,7 @@ def test_edit_to_the_phone_of_someone_outside_the_area_names_nobody(app, login_a
         assert db.session.get(Person, own_id).phone == own_phone
 
 
+@pytest.mark.bare
 def test_concurrent_duplicate_submissions_end_with_one_record(app, monkeypatch):
     """Two officers submit the same new person at the same moment: both pass the duplicate check
     (forced by a barrier), the unique index lets one insert win, the other sees the duplicate page."""
@@ -262,7 +276,10 @@ def test_concurrent_duplicate_submissions_end_with_one_record(app, monkeypatch):
         assert count(Person, Person.phone == "+84915000111") == 1
 
 
+@pytest.mark.bare
 def test_edit_person_and_version_conflict(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         person = people_of(COMMUNE_CODE)[0]
@@ -287,9 +304,12 @@ def test_edit_person_and_version_conflict(app, login_as):
         assert db.session.get(Person, person_id).full_name == "Người Đã Sửa"
 
 
+@pytest.mark.bare
 def test_a_save_committed_while_the_form_was_being_sent_is_a_conflict_too(app, login_as, monkeypatch):
     """Another officer saves the person after our request loaded it, just before our save locks
     it: the version check, made on what is committed once the row is locked, refuses ours."""
+    with app.app_context():
+        sample()
     import cdt.registry.services as services
 
     client = login_as("commune")
@@ -314,7 +334,10 @@ def test_a_save_committed_while_the_form_was_being_sent_is_a_conflict_too(app, l
         assert db.session.get(Person, person_id).full_name == "Sửa Trước"
 
 
+@pytest.mark.bare
 def test_edit_to_another_persons_phone_is_refused_next_to_the_field(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         people = [p for p in people_of(COMMUNE_CODE) if p.phone]
@@ -329,8 +352,10 @@ def test_edit_to_another_persons_phone_is_refused_next_to_the_field(app, login_a
         assert db.session.get(Person, first_id).phone != phone
 
 
+@pytest.mark.bare
 def test_person_page_is_audited_and_citizen_id_hidden_from_youth(app, login_as, client):
     with app.app_context():
+        sample()
         person = next(p for p in people_of(COMMUNE_CODE) if p.citizen_id)
         person_id, citizen_id = person.id, person.citizen_id
     login_as("commune")
@@ -345,7 +370,10 @@ def test_person_page_is_audited_and_citizen_id_hidden_from_youth(app, login_as, 
         assert sorted(views) == ["commune", "youth"]
 
 
+@pytest.mark.bare
 def test_youth_coordinator_cannot_change_anything(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("youth")
     with app.app_context():
         person_id = people_of(COMMUNE_CODE)[0].id
@@ -355,7 +383,10 @@ def test_youth_coordinator_cannot_change_anything(app, login_as):
     assert client.post(f"/members/{person_id}/teams", data={}).status_code == 403
 
 
+@pytest.mark.bare
 def test_foreign_ids_are_404(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         other = people_of(OTHER_COMMUNE_CODE)[0]
@@ -374,7 +405,10 @@ def test_foreign_ids_are_404(app, login_as):
         assert db.session.get(Membership, membership_id).left_on is None
 
 
+@pytest.mark.bare
 def test_end_membership(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         team = teams_of(COMMUNE_CODE)[0]
@@ -394,7 +428,10 @@ def test_end_membership(app, login_as):
         assert count(AuditEvent, AuditEvent.action == "membership.end", AuditEvent.object_id == membership_id) == 1
 
 
+@pytest.mark.bare
 def test_move_person_to_another_team(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         teams = teams_of(COMMUNE_CODE)
@@ -411,7 +448,10 @@ def test_move_person_to_another_team(app, login_as):
         assert [(m.team_id, m.role) for m in now] == [(target, "member")]
 
 
+@pytest.mark.bare
 def test_add_existing_person_to_second_team_and_refuse_twice(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         teams = teams_of(COMMUNE_CODE)
@@ -426,7 +466,10 @@ def test_add_existing_person_to_second_team_and_refuse_twice(app, login_as):
         assert count(Membership, Membership.person_id == person_id, Membership.left_on.is_(None)) == 2
 
 
+@pytest.mark.bare
 def test_new_member_as_second_leader_is_refused(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         team = teams_of(COMMUNE_CODE)[0]
@@ -441,7 +484,10 @@ def test_new_member_as_second_leader_is_refused(app, login_as):
         assert len(current(db.session.get(type(team), team_id), "leader")) == 1
 
 
+@pytest.mark.bare
 def test_add_to_team_as_deputy_when_one_exists_is_refused(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         teams = teams_of(COMMUNE_CODE)
@@ -455,8 +501,11 @@ def test_add_to_team_as_deputy_when_one_exists_is_refused(app, login_as):
         assert len(current(db.session.get(type(second), second_id), "deputy")) == 1
 
 
+@pytest.mark.bare
 @pytest.mark.csrf
 def test_registry_forms_need_the_csrf_token(app, client):
+    with app.app_context():
+        sample()
     import re
 
     page = client.get("/login").get_data(as_text=True)

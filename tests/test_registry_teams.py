@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from cdt.audit.models import AuditEvent
@@ -10,7 +11,7 @@ from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, Team, TeamDecision
 from cdt.registry.names import fold
-from tests.test_registry_helpers import COMMUNE_CODE, OTHER_COMMUNE_CODE, count, current, teams_of, unit
+from tests.test_registry_helpers import COMMUNE_CODE, OTHER_COMMUNE_CODE, count, current, sample, teams_of, unit
 
 
 def _new_village(code: str, number: int = 900) -> int:
@@ -36,7 +37,10 @@ def _team_form(team: Team, **overrides) -> dict:
     return data
 
 
+@pytest.mark.bare
 def test_team_list_shows_village_leader_members_and_last_training(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         teams = teams_of(COMMUNE_CODE)
@@ -59,7 +63,10 @@ def test_team_list_shows_village_leader_members_and_last_training(app, login_as)
     assert village in html and "Số tổ tìm thấy: 0" not in html
 
 
+@pytest.mark.bare
 def test_team_list_filters_for_district_staff(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("district")
     with app.app_context():
         commune_id = unit(COMMUNE_CODE).id
@@ -78,7 +85,10 @@ def test_team_list_filters_for_district_staff(app, login_as):
     assert f"Số tổ tìm thấy: {district_teams}" in html
 
 
+@pytest.mark.bare
 def test_team_page_shows_members_history_training_and_share_trained(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         team = next(t for t in teams_of(COMMUNE_CODE)
@@ -95,6 +105,7 @@ def test_team_page_shows_members_history_training_and_share_trained(app, login_a
     assert share in html
 
 
+@pytest.mark.bare
 def test_create_team_in_own_commune(app, login_as):
     client = login_as("commune")
     with app.app_context():
@@ -114,7 +125,10 @@ def test_create_team_in_own_commune(app, login_as):
         assert count(AuditEvent, AuditEvent.action == "team.create", AuditEvent.object_id == team.id) == 1
 
 
+@pytest.mark.bare
 def test_create_team_refuses_village_outside_area_or_already_covered(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         foreign_village = _new_village(OTHER_COMMUNE_CODE)
@@ -133,6 +147,7 @@ def test_create_team_refuses_village_outside_area_or_already_covered(app, login_
         assert count(Team) == before
 
 
+@pytest.mark.bare
 def test_admin_chooses_the_commune_first(app, login_as):
     client = login_as("admin")
     assert 'name="commune"' in client.get("/teams/new").get_data(as_text=True)
@@ -140,7 +155,10 @@ def test_admin_chooses_the_commune_first(app, login_as):
     assert 'name="village_id"' in html and "Xã Bản Phố" in html
 
 
+@pytest.mark.bare
 def test_dissolve_then_reestablish_keeps_history(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         team = teams_of(COMMUNE_CODE)[0]
@@ -179,7 +197,10 @@ def test_dissolve_then_reestablish_keeps_history(app, login_as):
     assert "Thành lập lại" in html and old_decision in html and "77/QĐ-UBND" in html
 
 
+@pytest.mark.bare
 def test_team_edit_version_conflict(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         team = teams_of(COMMUNE_CODE)[0]
@@ -194,7 +215,10 @@ def test_team_edit_version_conflict(app, login_as):
         assert db.session.get(Team, team_id).notes == "Sửa lần một"
 
 
+@pytest.mark.bare
 def test_change_leader_in_one_action(app, login_as):
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         team = teams_of(COMMUNE_CODE)[0]
@@ -220,8 +244,10 @@ def test_change_leader_in_one_action(app, login_as):
         assert current(db.session.get(Team, team_id), "deputy") == []
 
 
+@pytest.mark.bare
 def test_team_permissions_and_foreign_ids(app, login_as, client):
     with app.app_context():
+        sample()
         own = teams_of(COMMUNE_CODE)[0].id
         foreign = teams_of(OTHER_COMMUNE_CODE)[0].id
         foreign_leader = current(db.session.get(Team, foreign), "member")[0].id
@@ -240,8 +266,11 @@ def test_team_permissions_and_foreign_ids(app, login_as, client):
         assert db.session.get(Membership, foreign_leader).role == "member"
 
 
+@pytest.mark.bare
 def test_person_count_unchanged_by_team_pages(app, login_as):
     """GET pages change nothing but the audit trail of person views."""
+    with app.app_context():
+        sample()
     client = login_as("commune")
     with app.app_context():
         before = (count(Person), count(Membership), count(Team))
@@ -252,9 +281,12 @@ def test_person_count_unchanged_by_team_pages(app, login_as):
         assert (count(Person), count(Membership), count(Team)) == before
 
 
+@pytest.mark.bare
 def test_race_for_a_village_ends_with_one_active_team(app, login_as, monkeypatch):
     """Another officer created the village's team after our check: the unique index refuses ours,
     and the error is shown next to the village."""
+    with app.app_context():
+        sample()
     import cdt.registry.services as services
 
     client = login_as("commune")
@@ -271,7 +303,10 @@ def test_race_for_a_village_ends_with_one_active_team(app, login_as, monkeypatch
         assert count(Team, Team.village_id == village_id, Team.status == "active") == 1
 
 
+@pytest.mark.bare
 def test_race_for_the_leader_role_ends_with_one_leader(app, login_as, monkeypatch):
+    with app.app_context():
+        sample()
     import cdt.registry.services as services
 
     client = login_as("commune")
@@ -289,6 +324,7 @@ def test_race_for_the_leader_role_ends_with_one_leader(app, login_as, monkeypatc
         assert count(Membership, Membership.person_id == person_id, Membership.team_id == target) == 0
 
 
+@pytest.mark.bare
 def test_admin_registers_a_team_and_a_member_from_the_team_page(app, login_as):
     client = login_as("admin")
     with app.app_context():

@@ -21,9 +21,37 @@ from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, Team
 from cdt.reports.queries import CSV_COLUMNS, coverage, summary
+from tests.factories import current_members, gen_attendance, gen_person, gen_session, gen_team, gen_village
+from tests.factories import unit as by_code
 
 BAC_HA = "085"
 BAN_PHO = "02866"
+TOWN = "02839"  # Thị trấn Bắc Hà
+BAO_THANG = "086"
+
+
+def sample() -> None:
+    """For `bare` tests: a small registry in Lào Cai's units. Bắc Hà: Bản Phố's three villages,
+    each with a team (2 to 4 members, youth-union members among them), the town's two villages,
+    one with a team; Bảo Thắng: one team. Held sessions: Bắc Hà in March 2023 (Bản Phố's largest team
+    and the town's leader attend), Bảo Thắng in September 2023; a cancelled one in Bắc Hà."""
+    ban_pho = by_code(BAN_PHO)
+    teams = [gen_team(gen_village(ban_pho), members=2) for _ in range(3)]  # a leader, a deputy
+    for extra, team in enumerate(teams):
+        for n in range(extra):
+            gen_person(team=team, youth_union=n % 2 == 0)
+    town = by_code(TOWN)
+    town_team = gen_team(gen_village(town), members=3)
+    gen_village(town)
+    bao_thang = db.session.scalar(select(AdminUnit).where(AdminUnit.parent_id == by_code(BAO_THANG).id)
+                                  .order_by(AdminUnit.code))
+    far_team = gen_team(gen_village(bao_thang), members=3)
+    spring = gen_session(by_code(BAC_HA), starts_at=datetime(2023, 3, 1, 8))
+    gen_attendance(spring, [m.person_id for m in current_members(teams[2])]
+                   + [m.person_id for m in current_members(town_team, "leader")])
+    autumn = gen_session(by_code(BAO_THANG), starts_at=datetime(2023, 9, 15, 8))
+    gen_attendance(autumn, [m.person_id for m in current_members(far_team, "leader")])
+    gen_session(by_code(BAC_HA), starts_at=datetime(2023, 5, 2, 8), status="cancelled")
 
 
 # -- reading what a user sees ------------------------------------------------------------------
@@ -133,7 +161,10 @@ def test_page_by_district_sums_to_the_demo_figures(client, login_as):
     assert "1.562" in page and "7.363" in page and "100,0%" in page
 
 
-def test_default_is_the_users_area_and_rows_link_one_level_down(client, login_as):
+@pytest.mark.bare
+def test_default_is_the_users_area_and_rows_link_one_level_down(app, client, login_as):
+    with app.app_context():
+        sample()
     login_as("district")
     page = client.get("/reports/coverage").get_data(as_text=True)
     parser = _Table()
@@ -153,8 +184,10 @@ def test_default_is_the_users_area_and_rows_link_one_level_down(client, login_as
     assert "/teams/" in response.get_data(as_text=True)  # the village's team
 
 
+@pytest.mark.bare
 def test_bac_ha_commune_rows_sum_to_bac_ha(app):
     with app.app_context():
+        sample()
         bac_ha = db.session.scalar(select(AdminUnit).where(AdminUnit.code == BAC_HA))
         own = summary(bac_ha, date(2023, 6, 30))
         rows = coverage(bac_ha, "commune", date(2023, 6, 30))
@@ -168,7 +201,10 @@ def test_bac_ha_commune_rows_sum_to_bac_ha(app):
         assert district_row.csv_values() == own.csv_values()
 
 
-def test_csv_xlsx_page_and_cli_agree_on_every_number(client, login_as, runner):
+@pytest.mark.bare
+def test_csv_xlsx_page_and_cli_agree_on_every_number(app, client, login_as, runner):
+    with app.app_context():
+        sample()
     login_as("province")
     args = f"unit={BAC_HA}&by=commune&as_of=2023-06-30"
     page = page_rows(client.get(f"/reports/coverage?{args}").get_data(as_text=True))
@@ -213,7 +249,10 @@ def test_csv_xlsx_page_and_cli_agree_on_every_number(client, login_as, runner):
         assert x["Số tổ có tổ trưởng"] == leaders
 
 
+@pytest.mark.bare
 def test_exports_are_audited_and_formula_safe(app, client, login_as):
+    with app.app_context():
+        sample()
     login_as("province")
     with app.app_context():
         # A unit name that a spreadsheet would take for a formula.
@@ -242,8 +281,10 @@ def _commune_row(code: str, as_of: date):
     return summary(commune, as_of)
 
 
+@pytest.mark.bare
 def test_as_of_before_a_team_was_established_counts_it_out(app, client, login_as):
     with app.app_context():
+        sample()
         team = db.session.scalar(select(Team).join(AdminUnit, AdminUnit.id == Team.village_id)
                                  .where(AdminUnit.code == f"{BAN_PHO}-001"))
         size = db.session.scalar(select(func.count()).where(Membership.team_id == team.id))
@@ -265,8 +306,10 @@ def test_as_of_before_a_team_was_established_counts_it_out(app, client, login_as
     assert f"{BAN_PHO}-001" not in gaps  # today the team exists
 
 
+@pytest.mark.bare
 def test_a_membership_that_ended_is_not_counted_after_its_end_date(app):
     with app.app_context():
+        sample()
         membership = db.session.scalar(
             select(Membership).join(Team).join(AdminUnit, AdminUnit.id == Team.commune_id)
             .where(AdminUnit.code == BAN_PHO, Membership.role == "member").order_by(Membership.id)
@@ -282,7 +325,10 @@ def test_a_membership_that_ended_is_not_counted_after_its_end_date(app):
         assert before_joining.memberships < still.memberships
 
 
-def test_sessions_held_follow_the_period(client, login_as):
+@pytest.mark.bare
+def test_sessions_held_follow_the_period(app, client, login_as):
+    with app.app_context():
+        sample()
     login_as("province")
     everything = page_rows(client.get("/reports/coverage?unit=10&as_of=2023-12-31").get_data(as_text=True))
     spring = page_rows(client.get("/reports/coverage?unit=10&as_of=2023-12-31&from=2023-01-01&to=2023-03-31")
@@ -346,11 +392,13 @@ def _recount(as_of: date) -> dict[str, dict]:
     return {code: {k: (len(v) if isinstance(v, set) else v) for k, v in f.items()} for code, f in out.items()}
 
 
+@pytest.mark.bare
 def test_fast_figures_equal_a_straightforward_recount_after_changes(app):
     from cdt.training.models import Attendance, TrainingSession
     from cdt.training.services import refresh_first_trained
 
     with app.app_context():
+        sample()
         bac_ha = db.session.scalar(select(AdminUnit).where(AdminUnit.code == BAC_HA))
         si_ma_cai = db.session.scalar(select(AdminUnit).where(AdminUnit.code == "086"))
         # 1. A team of Bắc Hà dissolved in 2023 (its memberships stay, the team no longer counts).
@@ -398,8 +446,10 @@ def test_fast_figures_equal_a_straightforward_recount_after_changes(app):
 
 # -- gaps, sorting, scoping, bad input -------------------------------------------------------------
 
+@pytest.mark.bare
 def test_gaps_list_the_records_and_link_to_them(app, client, login_as):
     with app.app_context():
+        sample()
         team = db.session.scalar(select(Team).join(AdminUnit, AdminUnit.id == Team.commune_id)
                                  .where(AdminUnit.code == BAN_PHO).order_by(Team.id))
         memberships = db.session.scalars(select(Membership).where(Membership.team_id == team.id)).all()
@@ -447,6 +497,7 @@ def test_sorting_and_weakest_first(client, login_as):
     ("youth", f"/reports/coverage?unit={BAN_PHO}", 200),
     ("admin", "/reports/coverage?unit=10", 200),
 ])
+@pytest.mark.bare
 def test_units_outside_the_area_answer_404(client, login_as, user, url, status):
     login_as(user)
     assert client.get(url).status_code == status
@@ -462,6 +513,7 @@ def test_admin_sees_all_provinces(client, login_as):
     assert response.status_code == 200 and len(csv_rows(response.get_data(as_text=True))) == 1
 
 
+@pytest.mark.bare
 def test_bad_input_gets_an_error_next_to_the_field(client, login_as):
     login_as("province")
     response = client.get("/reports/coverage?as_of=2023-02-30&from=2023-05-01&to=2023-01-01&by=hamlet")
@@ -473,7 +525,10 @@ def test_bad_input_gets_an_error_next_to_the_field(client, login_as):
     assert client.get("/reports/coverage.csv?by=hamlet").status_code == 400
 
 
-def test_page_is_vietnamese_and_has_no_inline_style(client, login_as):
+@pytest.mark.bare
+def test_page_is_vietnamese_and_has_no_inline_style(app, client, login_as):
+    with app.app_context():
+        sample()
     login_as("province")
     page = client.get("/reports/coverage").get_data(as_text=True)
     assert "style=" not in page

@@ -17,6 +17,8 @@ from cdt.registry.models import Membership, Person, Team
 from cdt.reports.queries import coverage
 from cdt.training.models import Attendance, Invitation, TrainingSession, TrainingTopic
 from tests.conftest import login as _login
+from tests.factories import current_members as members_of
+from tests.factories import gen_attendance, gen_session, gen_team, gen_village
 
 FMT = "%Y-%m-%dT%H:%M"
 TOWN = "02839"  # Thị trấn Bắc Hà: nobody trained in the demo
@@ -107,6 +109,22 @@ def stored_first_trained() -> dict[int, date]:
     ).all())
 
 
+def sample() -> None:
+    """For `bare` tests: Bắc Hà's town with two teams of four (a leader, a deputy, two members),
+    Lùng Phình with one team of four, nobody of them trained; Bản Phố with a team of three who
+    attended the district's held session of March 2023; Bảo Thắng with a team of two and a held
+    session of its own."""
+    for code, teams, members in ((TOWN, 2, 4), (LUNG_PHINH, 1, 4), (BAN_PHO, 1, 3)):
+        for _ in range(teams):
+            team = gen_team(gen_village(unit(code)), members=members)
+    held = gen_session(unit("085"), starts_at=datetime(2023, 3, 1, 8))
+    gen_attendance(held, [m.person_id for m in members_of(team)])
+    bao_thang = db.session.scalar(select(AdminUnit).where(AdminUnit.parent_id == unit("086").id)
+                                  .order_by(AdminUnit.code))
+    gen_team(gen_village(bao_thang), members=2)
+    gen_session(unit("086"), starts_at=datetime(2023, 4, 3, 8))
+
+
 def trained(code: str) -> int:
     c = unit(code)
     return coverage(c, "commune")[0].trained_members
@@ -114,8 +132,10 @@ def trained(code: str) -> int:
 
 # --- scoping -------------------------------------------------------------------------------
 
+@pytest.mark.bare
 def test_district_session_is_seen_from_its_communes_not_elsewhere(app, client):
     with app.app_context():
+        sample()
         bac_ha = db.session.scalar(select(TrainingSession.id).where(
             TrainingSession.district_id == unit("085").id).order_by(TrainingSession.id))
         other = db.session.scalar(select(TrainingSession.id).where(
@@ -128,6 +148,7 @@ def test_district_session_is_seen_from_its_communes_not_elsewhere(app, client):
     assert f"/training/{other}\"" not in page
 
 
+@pytest.mark.bare
 def test_area_condition_for_sessions_inside_or_containing(app):
     from cdt.auth.scope import area_condition
 
@@ -156,6 +177,7 @@ def test_area_condition_for_sessions_inside_or_containing(app):
 
 # --- scheduling ----------------------------------------------------------------------------
 
+@pytest.mark.bare
 def test_youth_schedules_a_session_with_audit(app, client):
     login(client, "youth")
     form = client.get("/training/new").get_data(as_text=True)
@@ -187,6 +209,7 @@ def test_youth_schedules_a_session_with_audit(app, client):
             AuditEvent.action == "training_session.update", AuditEvent.object_id == sid)) == 1
 
 
+@pytest.mark.bare
 @pytest.mark.parametrize("overrides, message", [
     ({"title": ""}, "Enter a title."),
     ({"ends_at": "2030-01-01T07:00", "starts_at": "2030-01-01T08:00"}, "The end must be after the start."),
@@ -216,6 +239,7 @@ def test_schedule_rejects_bad_input_and_saves_nothing(app, client, overrides, me
 
 # --- warnings ------------------------------------------------------------------------------
 
+@pytest.mark.bare
 def test_warning_venue_already_booked(app, client):
     login(client, "youth")
     first = create(client, app, title="Buổi 1")
@@ -236,7 +260,10 @@ def test_warning_venue_already_booked(app, client):
     assert first
 
 
+@pytest.mark.bare
 def test_warning_more_invited_than_capacity(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app, capacity="3")
     with app.app_context():
@@ -248,6 +275,7 @@ def test_warning_more_invited_than_capacity(app, client):
     assert "sức chứa là 3" in page or "capacity is 3" in page
 
 
+@pytest.mark.bare
 def test_warning_scheduled_in_the_past(app, client):
     login(client, "youth")
     sid = create(client, app, **past_times(hours_ago=30))
@@ -258,7 +286,10 @@ def test_warning_scheduled_in_the_past(app, client):
     assert "trong quá khứ" not in page and "in the past" not in page
 
 
+@pytest.mark.bare
 def test_cancelling_a_session_with_attendance_needs_confirmation(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app, **past_times())
     with app.app_context():
@@ -289,7 +320,10 @@ def test_cancelling_a_session_with_attendance_needs_confirmation(app, client):
 
 # --- invitations ---------------------------------------------------------------------------
 
+@pytest.mark.bare
 def test_invite_whole_teams_of_a_commune_once(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app)
     with app.app_context():
@@ -313,7 +347,10 @@ def test_invite_whole_teams_of_a_commune_once(app, client):
     assert name in page and team_name in page
 
 
+@pytest.mark.bare
 def test_invite_leaders_only(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app)
     with app.app_context():
@@ -329,7 +366,10 @@ def test_invite_leaders_only(app, client):
         assert sorted(roles) == ["deputy", "deputy", "leader", "leader"]
 
 
+@pytest.mark.bare
 def test_invite_foreign_team_or_person_is_refused(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     with app.app_context():
         lp = unit(LUNG_PHINH)
@@ -354,7 +394,10 @@ def test_invite_foreign_team_or_person_is_refused(app, client):
         assert db.session.scalar(select(func.count()).select_from(Invitation).where(Invitation.session_id == sid)) == 0
 
 
+@pytest.mark.bare
 def test_invite_single_people_found_by_name(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app)
     with app.app_context():
@@ -377,7 +420,10 @@ def test_invite_single_people_found_by_name(app, client):
 
 # --- attendance ----------------------------------------------------------------------------
 
+@pytest.mark.bare
 def test_attendance_double_submission_walk_in_and_hours(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app, **past_times(hours_ago=5, length=4))
     with app.app_context():
@@ -426,7 +472,10 @@ def test_attendance_double_submission_walk_in_and_hours(app, client):
     assert walk_in_name in page
 
 
+@pytest.mark.bare
 def test_attendance_refuses_foreign_people_future_and_cancelled_sessions(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app, **past_times())
     with app.app_context():
@@ -453,11 +502,13 @@ def test_attendance_refuses_foreign_people_future_and_cancelled_sessions(app, cl
         assert db.session.get(TrainingSession, sid).status == "planned"
 
 
+@pytest.mark.bare
 def test_attendance_insert_is_idempotent_at_the_database(app):
     """Two saves racing: the second insert meets the unique constraint and adds nothing."""
     from cdt.training import services
 
     with app.app_context():
+        sample()
         ts = db.session.scalar(select(TrainingSession).where(TrainingSession.status == "held"))
         user = db.session.scalar(select(User).where(User.username == "admin"))
         pid = db.session.scalar(select(Person.id).where(Person.district_id == ts.district_id,
@@ -475,9 +526,11 @@ def test_attendance_insert_is_idempotent_at_the_database(app):
 
 # --- the trained mark and the coverage report ---------------------------------------------
 
+@pytest.mark.bare
 def test_trained_mark_equals_recount_after_a_series_of_changes(app, client):
     with app.app_context():
-        assert stored_first_trained() == recount_first_trained()  # the demo is consistent
+        sample()
+        assert stored_first_trained() == recount_first_trained()  # consistent as loaded
         town = unit(TOWN).id
         team_a, team_b = teams_of(TOWN)[:2]
         people_a = sorted(current_members([team_a]))
@@ -534,8 +587,10 @@ def test_trained_mark_equals_recount_after_a_series_of_changes(app, client):
     check()
 
 
+@pytest.mark.bare
 def test_coverage_trained_members_change_with_attendance(app, client):
     with app.app_context():
+        sample()
         before = trained(TOWN)
         team = teams_of(TOWN)[0]
         people = sorted(current_members([team]))
@@ -551,11 +606,14 @@ def test_coverage_trained_members_change_with_attendance(app, client):
         assert trained(TOWN) == before + 1
 
 
+@pytest.mark.bare
 def test_person_history_and_team_share(app, client):
     from flask import render_template_string
 
     from cdt.training.queries import team_trained_share
 
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app, title="Lịch sử tập huấn", **past_times(length=2))
     with app.app_context():
@@ -578,6 +636,7 @@ def test_person_history_and_team_share(app, client):
 
 # --- lists, month view, sign-in sheet ------------------------------------------------------
 
+@pytest.mark.bare
 def test_sessions_list_filters_and_month_view(app, client):
     login(client, "youth")
     sid = create(client, app, title="Buổi tháng năm", starts_at="2031-05-14T08:00", ends_at="2031-05-14T11:00")
@@ -596,7 +655,10 @@ def test_sessions_list_filters_and_month_view(app, client):
     assert client.get("/training?view=month&month=2023-05").status_code == 200
 
 
+@pytest.mark.bare
 def test_sign_in_sheet_lists_invited_people(app, client):
+    with app.app_context():
+        sample()
     login(client, "youth")
     sid = create(client, app)
     with app.app_context():
@@ -613,6 +675,7 @@ def test_sign_in_sheet_lists_invited_people(app, client):
 
 # --- calendar feed -------------------------------------------------------------------------
 
+@pytest.mark.bare
 def test_calendar_feed_and_renewal(app, client):
     login(client, "youth")
     sid = create(client, app, title="Buổi trong lịch")
@@ -652,6 +715,7 @@ def test_calendar_feed_and_renewal(app, client):
     assert anonymous.get("/training/calendar.ics", query_string={"token": new_token}).status_code == 200
 
 
+@pytest.mark.bare
 def test_calendar_feed_excludes_other_areas(app, client):
     login(client, "admin")
     with app.app_context():
@@ -667,8 +731,11 @@ def test_calendar_feed_excludes_other_areas(app, client):
 
 # --- permissions by role and area -----------------------------------------------------------
 
+@pytest.mark.bare
 @pytest.mark.parametrize("username", ["commune", "district", "province"])
 def test_readers_cannot_change_training(app, client, username):
+    with app.app_context():
+        sample()
     login(client, username)
     with app.app_context():
         sid = db.session.scalar(select(TrainingSession.id).where(TrainingSession.district_id == unit("085").id))
@@ -684,6 +751,7 @@ def test_readers_cannot_change_training(app, client, username):
     assert f"/training/{sid}/edit" not in page
 
 
+@pytest.mark.bare
 def test_coordinator_area_rules(app, client):
     login(client, "admin")
     with app.app_context():
@@ -701,12 +769,14 @@ def test_coordinator_area_rules(app, client):
     assert client.get("/training/999999").status_code == 404
 
 
+@pytest.mark.bare
 def test_anonymous_is_sent_to_login(client):
     response = client.get("/training")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert client.post("/training/calendar/renew").status_code == 302
 
 
+@pytest.mark.bare
 @pytest.mark.csrf
 def test_posts_need_the_csrf_token(app, client):
     login_response = client.get("/login")
@@ -730,6 +800,7 @@ def test_posts_need_the_csrf_token(app, client):
 
 # --- topics --------------------------------------------------------------------------------
 
+@pytest.mark.bare
 def test_admin_keeps_the_topic_catalogue(app, client):
     login(client, "admin")
     page = client.get("/training/topics").get_data(as_text=True)
@@ -759,6 +830,7 @@ def test_admin_keeps_the_topic_catalogue(app, client):
     assert client.post(f"/training/topics/{tid}/toggle").status_code == 403
 
 
+@pytest.mark.bare
 def test_topics_seed_command_on_an_empty_catalogue(app, runner):
     with app.app_context():
         db.session.execute(TrainingTopic.__table__.delete().where(
@@ -775,7 +847,10 @@ def test_topics_seed_command_on_an_empty_catalogue(app, runner):
 
 # --- the issue's scenario ------------------------------------------------------------------
 
+@pytest.mark.bare
 def test_scenario_youth_trains_two_communes_of_bac_ha(app, client):
+    with app.app_context():
+        sample()
     """Demo `youth` schedules a session for two communes of Bắc Hà, invites their teams, ticks
     attendance on the phone checklist, and sees the trained share rise in the coverage report."""
     with app.app_context():
@@ -813,6 +888,7 @@ def test_scenario_youth_trains_two_communes_of_bac_ha(app, client):
     assert report  # the district page (coverage) renders for the coordinator
 
 
+@pytest.mark.bare
 def test_stale_edit_is_refused_and_empty_session_can_be_deleted(app, client):
     login(client, "youth")
     sid = create(client, app)
@@ -834,6 +910,7 @@ def test_stale_edit_is_refused_and_empty_session_can_be_deleted(app, client):
             AuditEvent.action == "training_session.delete", AuditEvent.object_id == sid))
 
 
+@pytest.mark.bare
 def test_unreadable_numbers_give_one_vietnamese_error(app, client):
     login(client, "youth")
     response = client.post("/training/new", data=session_data(app, capacity="abc", hours="x"))
