@@ -32,9 +32,3 @@ def set_language():
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = url_for("core.index")
     return redirect(target)
-
-
-@bp.get("/healthz")
-def health():
-    db.session.execute(db.select(1))
-    return {"status": "ok"}

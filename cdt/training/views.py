@@ -16,6 +16,7 @@ from cdt.auth.scope import permission_required
 from cdt.core.forms import EmptyForm
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.ops.caching import conditional
 from cdt.registry.models import Person
 from cdt.training import calendar as feed_module
 from cdt.training import queries, services
@@ -346,7 +347,7 @@ def calendar_feed():
         abort(404)
     response = Response(feed_module.feed(user), mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="training.ics"'
-    return response
+    return conditional(response)  # calendar apps poll: 304 while nothing changed
 
 
 @bp.post("/training/calendar/renew")
