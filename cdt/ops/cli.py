@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from cdt.extensions import db
 from cdt.ops import backup as service
@@ -17,6 +18,7 @@ def _url() -> str:
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
 def backup_command(path: Path) -> None:
     """Write a consistent backup of the database to PATH, safe while the app runs
     (SQLite: online backup API; PostgreSQL: pg_dump custom format)."""
@@ -32,6 +34,7 @@ def backup_command(path: Path) -> None:
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace the content of a database that is not empty.")
+@with_appcontext
 def restore_command(path: Path, force: bool) -> None:
     """Restore a backup made by `flask cdt backup` into the configured database, which must be
     empty (or --force). Stop the app servers first."""
