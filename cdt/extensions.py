@@ -1,4 +1,7 @@
 """Flask extensions, created once and bound in create_app()."""
+import logging
+
+from flask.logging import default_handler
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter as _Limiter
@@ -23,6 +26,11 @@ class Limiter(_Limiter):
     def init_app(self, app) -> None:
         self._storage_dead = False
         super().init_app(app)
+        # Flask-Limiter's logger has only a NullHandler: "storage unreachable - falling back" and
+        # "storage recovered" would reach no log. Send them where the app's own messages go.
+        if default_handler not in self.logger.handlers:
+            self.logger.addHandler(default_handler)
+            self.logger.setLevel(logging.INFO)
 
     @property
     def on_fallback(self) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from sqlalchemy import event, text
@@ -143,13 +144,15 @@ def _fail(client, username="commune"):
     return client.post("/login", data={"username": username, "password": "wrong password x"})
 
 
-def test_redis_down_login_works_with_a_per_process_throttle(database_url, dispose):
+def test_redis_down_login_works_with_a_per_process_throttle(database_url, dispose, caplog):
     app = _app(database_url, RATELIMIT_STORAGE_URI=DEAD_REDIS)
     dispose(app)
     client = app.test_client()
-    response = client.post("/login", data={"username": "district", "password": DEMO_PASSWORD})
+    with caplog.at_level(logging.INFO, logger="flask-limiter"):
+        response = client.post("/login", data={"username": "district", "password": DEMO_PASSWORD})
     assert response.status_code == 302  # logged in, no error page
     assert limiter.on_fallback
+    assert "falling back to in-memory storage" in caplog.text  # the operator is told
     other = app.test_client()
     for _ in range(5):
         assert _fail(other).status_code == 200

@@ -111,7 +111,7 @@ SAFE_LOG_FILTER = SafeLogFilter()
 
 
 def _install_log_filter(app: Flask) -> None:
-    loggers = [app.logger, logging.getLogger("flask_limiter"), logging.getLogger("cdt")]
+    loggers = [app.logger, logging.getLogger("flask-limiter"), logging.getLogger("cdt")]
     for logger in loggers:
         # Alembic's env.py (logging.config.fileConfig) disables existing loggers when
         # migrations run in the same process (tests, `flask db`); the app's log must not go silent.
