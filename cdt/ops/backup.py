@@ -109,8 +109,13 @@ def _revisions_of_url(url: str) -> frozenset[str]:
         engine.dispose()
 
 
+def _read_only(path: Path, **kw) -> sqlite3.Connection:
+    """A read-only connection (the path escaped as a URI: '?' or '#' in a file name stay literal)."""
+    return sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, **kw)
+
+
 def _sqlite_revisions(path: Path) -> frozenset[str]:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = _read_only(path)
     try:
         return frozenset(row[0] for row in con.execute("SELECT version_num FROM alembic_version"))
     except sqlite3.DatabaseError:
@@ -171,7 +176,7 @@ def backup(url: str, target: Path) -> Result:
 def _backup_sqlite(source: Path, partial: Path) -> frozenset[str]:
     if not source.exists():
         raise BackupError(f"{source}: no such database")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    src = _read_only(source, timeout=30)
     dst = sqlite3.connect(partial)
     try:
         src.backup(dst)  # all pages in one step: one read transaction, one snapshot
@@ -247,7 +252,7 @@ def restore(url: str, source: Path, force: bool = False) -> Result:
 
 def _restore_sqlite(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = _read_only(source)
     dst = sqlite3.connect(target, timeout=30)
     try:
         src.backup(dst)  # replaces every page of the target, through its own journal
