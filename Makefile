@@ -6,7 +6,7 @@ FLASK  := $(VENV)/bin/flask --app app
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install translations lint e2e clean
+.PHONY: run serve test install translations lint e2e clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -26,6 +26,15 @@ run: translations
 	$(FLASK) cdt topics seed
 	$(FLASK) cdt demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# Production mode: gunicorn with deploy/gunicorn.conf.py, reading DATABASE_URL, REDIS_URL,
+# SECRET_KEY (and CDT_HTTPS, CDT_BIND, WEB_CONCURRENCY) from the environment; it refuses to
+# start without a real SECRET_KEY and a Redis. See README, "Running it for a province".
+serve: export CDT_ENV = production
+serve: translations
+	$(FLASK) db upgrade
+	$(FLASK) cdt topics seed
+	$(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py app:app
 
 # Browser tests (tests/e2e) drive Debian's Chromium; without it they are skipped, and said so.
 CHROMIUM ?= /usr/bin/chromium

@@ -28,6 +28,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                                "hide_parameters": True}
     _trust_proxies(app)
 
+    from cdt.ops import production
+
+    production.check(app)  # CDT_ENV=production: refuse to start without a real key and Redis
+
     from cdt.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -48,11 +52,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_cli(app)
 
+    from cdt import ops
     from cdt.core import compression, security, templating
 
     security.init_app(app)
     templating.init_app(app)
     compression.init_app(app)
+    ops.init_app(app)
 
     if not app.debug:
         logging.getLogger("cdt").setLevel(logging.INFO)
@@ -91,11 +97,12 @@ def _register_blueprints(app: Flask) -> None:
     from cdt.auth.views import bp as auth_bp
     from cdt.core.views import bp as core_bp
     from cdt.geo.views import bp as geo_bp
+    from cdt.ops.health import bp as ops_bp
     from cdt.registry.views import bp as registry_bp
     from cdt.reports.views import bp as reports_bp
     from cdt.training.views import bp as training_bp
 
-    for bp in (core_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp):
+    for bp in (core_bp, ops_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp):
         app.register_blueprint(bp)
 
 

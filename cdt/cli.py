@@ -20,6 +20,7 @@ def _attach() -> None:
     from cdt import demo
     from cdt.auth import cli as auth_cli
     from cdt.geo import cli as geo_cli
+    from cdt.ops import cli as ops_cli
     from cdt.registry import cli as registry_cli
     from cdt.reports import cli as reports_cli
     from cdt.reports import stats as reports_stats
@@ -32,6 +33,8 @@ def _attach() -> None:
     cdt_group.add_command(auth_cli.users_group)
     cdt_group.add_command(registry_cli.import_group)
     cdt_group.add_command(training_topics.topics_group)
+    cdt_group.add_command(ops_cli.backup_command)
+    cdt_group.add_command(ops_cli.restore_command)
 
 
 # Our marker keywords besides Babel's own: _l (lazy_gettext) and ngettext_noop (plural messages of

@@ -26,15 +26,6 @@ def _count(name: str, default: int = 0) -> int:
     return int(value)
 
 
-def environment() -> str:
-    """CDT_ENV: `production` on a real deployment (commands that load the published demo
-    accounts or delete data refuse there), else `development`."""
-    value = os.environ.get("CDT_ENV", "development").strip().lower() or "development"
-    if value not in ("development", "production"):
-        raise ValueError(f"CDT_ENV must be 'development' or 'production', not {value!r}")
-    return value
-
-
 def database_url(instance_path: str) -> str:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'cdt.sqlite3'}"
     # Heroku-style URLs name the old driver; we use psycopg 3.
@@ -45,11 +36,19 @@ def database_url(instance_path: str) -> str:
     return url
 
 
-def secret_key(instance_path: str) -> str:
-    """SECRET_KEY from the environment, else one generated once into the instance folder."""
+def environment() -> str:
+    """CDT_ENV: `production` (make serve, systemd) or `development` (make run, tests)."""
+    return (os.environ.get("CDT_ENV") or "development").strip().lower()
+
+
+def secret_key(instance_path: str) -> str | None:
+    """SECRET_KEY from the environment, else one generated once into the instance folder
+    (development only: production must be given a real one, see cdt/ops/production.py)."""
     key = os.environ.get("SECRET_KEY")
     if key:
         return key
+    if environment() == "production":
+        return None
     path = Path(instance_path) / "secret_key"
     if path.exists():
         return path.read_text().strip()
@@ -61,22 +60,41 @@ def secret_key(instance_path: str) -> str:
     return key
 
 
+def limiter_storage() -> str:
+    """Where log-in throttling counts: RATELIMIT_STORAGE_URI, else REDIS_URL, else per process."""
+    return os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
+
+
+def engine_options(url: str) -> dict:
+    # hide_parameters: a database error's message never quotes the values (citizen IDs,
+    # phones, names) of the statement; create_app enforces it whatever the config.
+    options: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("postgresql"):
+        # An unreachable server fails a request (and /readyz) in seconds, not after the TCP timeout.
+        options["connect_args"] = {"connect_timeout": 5}
+    return options
+
+
 def load(instance_path: str) -> dict:
     https = _bool("CDT_HTTPS", False)
+    url = database_url(instance_path)
     return {
         "CDT_ENV": environment(),
         "SECRET_KEY": secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
-        # hide_parameters: a database error's message never quotes the values (citizen IDs,
-        # phones, names) of the statement; create_app enforces it whatever the config.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("CDT_TIMEZONE", "Asia/Ho_Chi_Minh"),
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "LANGUAGES": ["vi", "en"],
         "BOOTSTRAP_SERVE_LOCAL": True,
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": limiter_storage(),
+        # Redis down: count in this process's memory (same limits) until it answers again,
+        # never an error page; a Redis that does not answer costs at most a second.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_HEADERS_ENABLED": False,
         # Failed log-ins allowed per client address (a whole commune office may share one
         # public address); the per-account limit is fixed at 5 a minute (cdt/auth/views.py).
@@ -84,6 +102,7 @@ def load(instance_path: str) -> dict:
         # Reverse proxies in front of the app whose X-Forwarded-For is trusted (werkzeug
         # ProxyFix); 0 trusts none, so a client cannot choose the address it is counted under.
         "PROXY_FIX_X_FOR": _count("PROXY_FIX_X_FOR", 0),
+        "CDT_IMPORT_FOLDER": os.environ.get("CDT_IMPORT_FOLDER") or None,
 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

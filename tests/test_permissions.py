@@ -87,7 +87,8 @@ SPEC: dict[str, dict[str, Access]] = {
     # core, static
     "static": {"GET": public(200)},
     "bootstrap.static": {"GET": public(200)},
-    "core.health": {"GET": public(200)},
+    "ops.healthz": {"GET": public(200)},
+    "ops.readyz": {"GET": public(200, note="503 when the database or Redis is down (tests/test_ops_health.py)")},
     "core.index": {"GET": read(ok=(302,))},
     "core.set_language": {"POST": public(302, 400, note="no data: 400")},
     # accounts

@@ -15,6 +15,8 @@ from cdt.core.inputs import to_int
 from cdt.core.logprivacy import SAFE_LOG_FILTER, install_record_factory
 from cdt.core.transactions import is_transient
 from cdt.extensions import db, login_manager
+from cdt.ops.caching import is_static, revalidated
+from cdt.ops.health import SESSIONLESS
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -59,8 +61,9 @@ def load_user(alternative_id: str):
     return user
 
 
-# Public assets: no user is loaded for them (no database query per stylesheet or script).
-PUBLIC_ASSET_ENDPOINTS = {"static", "bootstrap.static"}
+# Public assets and the health checks: no user is loaded for them (no database query per
+# stylesheet or script; /readyz answers with the database down, whatever cookie comes along).
+PUBLIC_ASSET_ENDPOINTS = {"static", "bootstrap.static", *SESSIONLESS}
 
 
 def _enforce_session_limits():
@@ -86,7 +89,7 @@ def _enforce_session_limits():
 # What a user who must change a first or reset password may still reach.
 PASSWORD_CHANGE_ALLOWED = {
     None, "static", "bootstrap.static", "auth.change_password", "auth.logout", "auth.login",
-    "core.set_language", "core.health",
+    "core.set_language", *SESSIONLESS,
 }
 
 def _install_log_filter(app: Flask) -> None:
@@ -114,7 +117,9 @@ def _headers(response):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if current_app.config.get("CDT_HTTPS"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if not request.path.startswith("/static/"):
+    # Pages and downloads are never stored, except the feeds tagged for revalidation; static
+    # assets keep their own lifetime (cdt/ops/caching.py).
+    if not is_static(request.endpoint) and not revalidated(response):
         headers["Cache-Control"] = "no-store"
     return response
 

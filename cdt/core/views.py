@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from cdt.core.forms import LanguageForm
 from cdt.core.redirects import safe_next
 from cdt.core.transactions import commit_or_retry
-from cdt.extensions import db
 
 bp = Blueprint("core", __name__)
 
@@ -31,9 +30,3 @@ def set_language():
         user = current_user._get_current_object()
         commit_or_retry(lambda: setattr(user, "locale", form.language.data))
     return redirect(safe_next(form.next.data))
-
-
-@bp.get("/healthz")
-def health():
-    db.session.execute(db.select(1))
-    return {"status": "ok"}

@@ -21,6 +21,7 @@ from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, LEVEL_LABELS, LEVELS, AdminUnit
 from cdt.geo.queries import breadcrumbs, unit_in_area_or_404
+from cdt.ops.caching import conditional
 from cdt.reports import queries
 from cdt.reports.forms import CoverageFilterForm
 
@@ -229,7 +230,8 @@ def coverage_csv():
     values = [[row.csv_values()[key] for key in queries.CSV_COLUMNS] for row in rows]
     data = write_csv(queries.CSV_COLUMNS, values)
     _audit(report, "coverage.csv", len(rows))
-    return _attachment(data, CSV_MIMETYPE, _filename(report, "csv"))
+    # Revalidated, never stored blindly: 304 while the figures are the same bytes.
+    return conditional(_attachment(data, CSV_MIMETYPE, _filename(report, "csv")))
 
 
 @bp.get("/coverage.xlsx")

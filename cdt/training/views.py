@@ -19,6 +19,7 @@ from cdt.core.inputs import int_arg, page_arg, to_int
 from cdt.core.transactions import commit_or_retry
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.ops.caching import conditional
 from cdt.registry.models import Person
 from cdt.training import calendar as feed_module
 from cdt.training import queries, services
@@ -345,7 +346,7 @@ def calendar_feed():
         abort(404)
     response = Response(feed_module.feed(user), mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="training.ics"'
-    return response
+    return conditional(response)  # calendar apps poll: 304 while nothing changed
 
 
 @bp.post("/training/calendar/renew")
