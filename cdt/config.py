@@ -37,8 +37,12 @@ def database_url(instance_path: str) -> str:
 
 
 def environment() -> str:
-    """CDT_ENV: `production` (make serve, systemd) or `development` (make run, tests)."""
-    return (os.environ.get("CDT_ENV") or "development").strip().lower()
+    """CDT_ENV: `production` (make serve, systemd: commands that load the published demo accounts
+    or delete data refuse there) or `development` (make run, tests)."""
+    value = (os.environ.get("CDT_ENV") or "development").strip().lower()
+    if value not in ("development", "production"):
+        raise ValueError(f"CDT_ENV must be 'development' or 'production', not {value!r}")
+    return value
 
 
 def secret_key(instance_path: str) -> str | None:

@@ -82,9 +82,14 @@ def test_reset_allowed_on_demo_data_changed_through_demo_accounts(app, client, r
     assert _counts(app)[2] == 0  # the audit trail was demo data too
 
 
+# What production mode needs to start (cdt/ops/production.py): a real key and a shared limiter storage.
+PRODUCTION = {"CDT_ENV": "production", "SECRET_KEY": "x7Kq2vLp9sWd4hTz8mNc3bRf6yGj1uQe5aXo0iVk",
+              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}
+
+
 @pytest.fixture
 def production_runner(database_url):
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "CDT_ENV": "production"})
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **PRODUCTION})
     yield app, app.test_cli_runner()
     with app.app_context():
         db.session.remove()
@@ -102,7 +107,7 @@ def test_demo_refused_in_production(production_runner, args):
 
 def test_demo_refused_in_production_on_an_empty_database(tmp_path):
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
-                      "CDT_ENV": "production"})
+                      **PRODUCTION})
     with app.app_context():
         db.create_all()
     try:

@@ -139,8 +139,9 @@ def test_json_values_that_are_not_text_are_field_errors(app, login_as):
 # --------------------------------------------------------------------------- item 13: control characters
 
 
-@pytest.mark.parametrize("value", ["Nguyễn\x01Văn", "Lò Văn\x00 Tám", "Vàng\u200bA Sử", "Hà\u202eThị", "Mùa\ufeffA",
+@pytest.mark.parametrize("value", ["Nguyễn\x01Văn", "Vàng\u200bA Sử", "Hà\u202eThị", "Mùa\ufeffA",
                                    "Giàng\ue000Seo", "Ly\u2028Lan"])
+# (A NUL is refused for the whole request, 400, before any form sees it: tests/test_inputs.py.)
 def test_control_and_invisible_characters_in_a_name_are_refused(app, login_as, value):
     client = login_as("commune")
     with app.app_context():

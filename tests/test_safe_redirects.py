@@ -83,6 +83,9 @@ def test_helper_refuses_non_text():
 @pytest.mark.parametrize("target", ATTACKS)
 def test_language_switch_stays_on_the_site(client, target):
     response = client.post("/language", data={"language": "en", "next": target})
+    if "\x00" in target:  # a NUL anywhere in a request is refused before any view (cdt/core/inputs.py)
+        assert response.status_code == 400 and "Location" not in response.headers
+        return
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 

@@ -224,7 +224,7 @@ def import_cancel():
 def import_template():
     """The template: Vietnamese headers, one synthetic sample row, and a second sheet of allowed values."""
     commune = user_commune()
-    villages = villages_of(commune, clock.today()) if commune is not None else []
+    villages = [(v.code, v.name) for v in villages_of(commune, clock.today())] if commune is not None else []
     buffer = io.BytesIO()
     write_template(buffer, villages)
     return _download(buffer.getvalue(), "mau-nhap-thanh-vien.xlsx", XLSX_MIMETYPE)
