@@ -36,12 +36,16 @@ def database_url(instance_path: str) -> str:
     return url
 
 
+class ConfigError(ValueError):
+    """A setting the app refuses to start with (the message says which and why)."""
+
+
 def environment() -> str:
     """CDT_ENV: `production` (make serve, systemd: commands that load the published demo accounts
     or delete data refuse there) or `development` (make run, tests)."""
     value = (os.environ.get("CDT_ENV") or "development").strip().lower()
     if value not in ("development", "production"):
-        raise ValueError(f"CDT_ENV must be 'development' or 'production', not {value!r}")
+        raise ConfigError(f"CDT_ENV must be 'development' or 'production', not {value!r}")
     return value
 
 

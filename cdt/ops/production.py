@@ -6,6 +6,9 @@ import logging
 
 from flask import Flask
 
+# The configuration cannot serve a province; the message lists every problem.
+from cdt.config import ConfigError as ProductionConfigError
+
 ENVIRONMENTS = ("development", "production")
 MIN_SECRET_KEY = 32
 # Values copied from examples instead of generated.
@@ -14,8 +17,6 @@ PLACEHOLDER_KEYS = frozenset({"change-me", "changeme", "secret", "dev", "develop
 log = logging.getLogger("cdt.ops")
 
 
-class ProductionConfigError(RuntimeError):
-    """The configuration cannot serve a province; the message lists every problem."""
 
 
 def problems(config) -> list[str]:
