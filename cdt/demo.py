@@ -31,6 +31,7 @@ LAO_CAI = "10"
 LAO_CAI_VILLAGES = 1562
 LAO_CAI_PEOPLE = 7363
 DEMO_PASSWORD = "cdt-demo-2023"
+OLD_MAP_DAY = date(2023, 6, 30)
 # username, role, area code, full name
 DEMO_ACCOUNTS = [
     ("admin", "admin", None, "Quản trị hệ thống"),
@@ -120,7 +121,8 @@ class Builder:
         self.rng = rng
         conn = db.session.connection()
         self.next_id = {}
-        for table in ("admin_unit", "team", "person", "membership", "training_session", "invitation", "attendance"):
+        for table in ("admin_unit", "village_place", "team", "person", "membership", "training_session", "invitation",
+                      "attendance"):
             self.next_id[table] = (conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar() or 0) + 1
         self.buffers: dict[str, list[dict]] = {t: [] for t in self.next_id}
         self.citizen_ids: set[str] = set()
@@ -140,7 +142,7 @@ class Builder:
         return row_id
 
     def flush(self, table: str | None = None) -> None:
-        order = ["admin_unit", "team", "person", "membership", "training_session", "invitation", "attendance"]
+        order = ["admin_unit", "village_place", "team", "person", "membership", "training_session", "invitation", "attendance"]
         tables = [table] if table else order
         if table:
             # Rows of a table may point at rows still buffered in the tables before it.
@@ -229,6 +231,8 @@ def build_province(b: Builder, province: AdminUnit, communes: list[tuple], villa
                 "parent_id": commune_id, "province_id": province.id, "district_id": district_id,
                 "commune_id": commune_id, "valid_from": None, "valid_to": None,
             })
+            b.add("village_place", {"village_id": village_id, "province_id": province.id, "district_id": district_id,
+                                    "commune_id": commune_id, "valid_from": None, "valid_to": None})
             established = date(2022, 3, 1) + timedelta(days=rng.randrange(280))
             team_id = b.add("team", {
                 "village_id": village_id, "name": f"Tổ CNS cộng đồng {vname}", "established_on": established,
@@ -383,9 +387,11 @@ def reset_database() -> None:
 def create_demo_accounts() -> None:
     from cdt.auth.models import User
 
-    codes = dict(db.session.execute(select(AdminUnit.code, AdminUnit.id)).all())
+    from cdt.geo.queries import unit_by_code
+
     for username, role, area_code, full_name in DEMO_ACCOUNTS:
-        user = User(username=username, role=role, area_id=codes.get(area_code) if area_code else None,
+        area = unit_by_code(area_code, OLD_MAP_DAY) if area_code else None
+        user = User(username=username, role=role, area_id=area.id if area else None,
                     full_name=full_name, is_demo=True, must_change_password=False)
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
@@ -394,7 +400,8 @@ def create_demo_accounts() -> None:
 def _fix_sequences() -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for table in ("admin_unit", "team", "person", "membership", "training_session", "invitation", "attendance"):
+    for table in ("admin_unit", "village_place", "team", "person", "membership", "training_session", "invitation",
+                  "attendance"):
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
         ))
@@ -410,7 +417,8 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
     stats.suspend()  # team_stat: one recount at the end (stats.rebuild) instead of a trigger per row
     b = Builder(rng)
     provinces = db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == "province", *( [AdminUnit.code == LAO_CAI] if codes else [] ))
+        select(AdminUnit).where(AdminUnit.level == "province", AdminUnit.valid_from.is_(None),  # the old map
+                                *([AdminUnit.code == LAO_CAI] if codes else []))
         .order_by(AdminUnit.code)
     ).all()
     communes = db.session.execute(
