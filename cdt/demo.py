@@ -386,7 +386,6 @@ def reset_database() -> None:
 
 def create_demo_accounts() -> None:
     from cdt.auth.models import User
-
     from cdt.geo.queries import unit_by_code
 
     for username, role, area_code, full_name in DEMO_ACCOUNTS:
