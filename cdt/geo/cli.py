@@ -55,7 +55,10 @@ def reform_command(province_code: str | None, decisions: Path | None, dry_run: b
     click.echo(f"villages placed in a new commune: {len(plan.placements)} "
                f"(in {len(moved)} new communes; {len(plan.undecided)} waiting for a decision)")
     if not dry_run:
-        click.echo(f"people moved to the new commune: {plan.people}")
+        click.echo(f"people moved to the new commune: {plan.people}"
+                   + (f" ({plan.people_left} left in place: the same phone or name and birth date as "
+                      "another person of the new province; resolve the duplicates, then run again)"
+                      if plan.people_left else ""))
     for user, old, new in plan.accounts:
         click.echo(f"account {user.username} ({user.role}): {old.code} {old.name} -> {new.code} {new.name} "
                    f"({verb} re-pointed)")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from cdt.auth.scope import area_condition
 from cdt.core.clock import today
 from cdt.extensions import db
-from cdt.geo.models import LEVEL_DEPTH, AdminUnit, UnitSuccession
+from cdt.geo.models import LEVEL_DEPTH, LEVELS, AdminUnit, UnitSuccession
 from cdt.geo.within import ancestor_ids, valid_on, within
 
 
@@ -30,6 +30,15 @@ def by_code(code: str, day: date | None = None, *conditions):
 def unit_by_code(code: str, day: date | None = None, level: str | None = None) -> AdminUnit | None:
     """The unit a code names on a day (see by_code), whatever the user's area (CLI, loaders)."""
     return db.session.scalar(by_code(code, day, *([AdminUnit.level == level] if level else [])))
+
+
+def levels_on(day: date | None = None) -> list[str]:
+    """The levels of the map valid on the day (None: today), top-down: the 2025 map has no
+    districts. Villages are always a level (they outlive the maps)."""
+    day = day or today()
+    found = set(db.session.scalars(select(AdminUnit.level).where(
+        AdminUnit.level != "village", valid_on(AdminUnit, day)).distinct()))
+    return [level for level in LEVELS if level in found or level == "village"]
 
 
 def ended(unit: AdminUnit, day: date | None = None) -> bool:

@@ -12,7 +12,8 @@
   province with one successor are re-pointed to it; accounts of abolished districts are listed
   for the admin and keep read access to their old district's villages (cdt/geo/within.py reads an
   ended unit on its last day) until reassigned.
-- One audit event per change (a village placed, a person moved, an account re-pointed).
+- One audit event per change: a village placed (its teams and its commune's people follow it, as
+  teams follow their village whenever it moves), an account re-pointed.
 
 Running it again changes nothing: only what is still on the old map is considered.
 """
@@ -48,6 +49,7 @@ class Plan:
     district_accounts: list[tuple[object, AdminUnit, list[AdminUnit]]] = field(default_factory=list)
     people: int = 0
     people_left: int = 0
+    commune_successors: dict[int, list[int]] = field(default_factory=dict)  # old commune id -> new ids
 
 
 def _successor_map(province: AdminUnit | None) -> dict[int, list[int]]:
@@ -91,6 +93,7 @@ def plan(province_code: str | None = None, decisions: dict[str, str] | None = No
     succ = _successor_map(province)
     units = {u.id: u for u in db.session.scalars(
         select(AdminUnit).where(AdminUnit.id.in_({i for ids in succ.values() for i in ids} | set(succ))))}
+    result.commune_successors = {old: new for old, new in succ.items() if units[old].level == "commune"}
 
     Commune = aliased(AdminUnit)
     villages = db.session.execute(
@@ -133,31 +136,57 @@ def plan(province_code: str | None = None, decisions: dict[str, str] | None = No
 
 
 def _people_moves(result: Plan) -> dict[int, tuple[int, int]]:
-    """person id -> (old commune id, new commune id) for people registered by a reformed commune."""
+    """person id -> (old commune id, new commune id) for people registered by a reformed commune:
+    its successor, or for a split commune the commune of their current team's village once that
+    village is placed on the new map. Called after the villages are placed."""
     from cdt.registry.models import Membership, Person, Team
 
-    single: dict[int, int] = {}
-    for _code, old, new in result.placements.values():
-        single.setdefault(old.id, new.id)
-    split_targets = {old.id for _c, _n, old, targets in result.undecided}
+    successors = result.commune_successors
     moves: dict[int, tuple[int, int]] = {}
-    people = db.session.execute(select(Person.id, Person.commune_id).where(Person.commune_id.in_(list(single))))
-    placed = {vid: new for vid, (_c, _o, new) in result.placements.items()}
-    for person_id, commune_id in people:
-        if commune_id in split_targets:
-            continue
-        moves[person_id] = (commune_id, single[commune_id])
-    # People of split communes: the commune of their current team's village, when it is placed.
-    if split_targets:
+    split = [old for old, new in successors.items() if len(new) > 1]
+    for person_id, commune_id in db.session.execute(
+            select(Person.id, Person.commune_id).where(Person.commune_id.in_(list(successors)))):
+        if len(successors[commune_id]) == 1:
+            moves[person_id] = (commune_id, successors[commune_id][0])
+    if split:
+        Village, Commune = aliased(AdminUnit), aliased(AdminUnit)
         rows = db.session.execute(
-            select(Person.id, Person.commune_id, Team.village_id)
+            select(Person.id, Person.commune_id, Village.commune_id)
             .join(Membership, and_(Membership.person_id == Person.id, Membership.left_on.is_(None)))
             .join(Team, Team.id == Membership.team_id)
-            .where(Person.commune_id.in_(list(split_targets))).order_by(Person.id, Membership.id))
-        for person_id, commune_id, village_id in rows:
-            if person_id not in moves and village_id in placed:
-                moves[person_id] = (commune_id, placed[village_id].id)
-    return moves
+            .join(Village, Village.id == Team.village_id)
+            .join(Commune, Commune.id == Village.commune_id)
+            .where(Person.commune_id.in_(split), Commune.valid_to.is_(None)).order_by(Person.id, Membership.id))
+        for person_id, commune_id, new_id in rows:
+            if person_id not in moves and new_id in successors[commune_id]:
+                moves[person_id] = (commune_id, new_id)
+    return _without_duplicates(moves, result)
+
+
+def _without_duplicates(moves: dict[int, tuple[int, int]], result: Plan) -> dict[int, tuple[int, int]]:
+    """Leave out the people who would break a duplicate rule in their new province (same phone, or
+    same name and birth date, as another person there: registry/rules.py); they are counted in
+    `people_left` for the officers to resolve (they stay where they are)."""
+    from cdt.registry.models import Person
+
+    province_of = dict(db.session.execute(select(AdminUnit.id, AdminUnit.province_id).where(
+        AdminUnit.id.in_({unit for move in moves.values() for unit in move}))).all())
+    target = {pid: province_of[new] for pid, (_old, new) in moves.items()}
+    provinces = set(target.values()) | {province_of[old] for old, _new in moves.values()}
+    if not moves:
+        return moves
+    keys: dict[tuple, list[int]] = defaultdict(list)
+    stmt = select(Person.id, Person.province_id, Person.phone, Person.search_name, Person.birth_date).where(
+        Person.province_id.in_(provinces))
+    for pid, province_id, phone, name, birth in db.session.execute(stmt):
+        province_id = target.get(pid, province_id)
+        if phone:
+            keys[(province_id, "phone", phone)].append(pid)
+        if birth:
+            keys[(province_id, "name", name, birth)].append(pid)
+    clashing = {pid for ids in keys.values() if len(ids) > 1 for pid in ids if pid in moves}
+    result.people_left = len(clashing)
+    return {pid: move for pid, move in moves.items() if pid not in clashing}
 
 
 def apply(result: Plan, actor=None) -> None:
@@ -190,10 +219,11 @@ def apply(result: Plan, actor=None) -> None:
                                execution_options={"synchronize_session": False})
             db.session.execute(update(Team).where(Team.village_id.in_(chunk)).values(**values),
                                execution_options={"synchronize_session": False})
-    for village_id, (code, old, new) in result.placements.items():
-        event = record("village.place", user=actor, object_type="admin_unit", object_id=village_id,
-                       details={"code": code, "commune": [old.code, new.code], "from": NEW_MAP_FROM.isoformat()})
-        event.province_id = new.province_id
+    _audit_rows(actor, [
+        ("village.place", "admin_unit", village_id, new.province_id,
+         {"code": code, "commune": [old.code, new.code], "from": NEW_MAP_FROM.isoformat()})
+        for village_id, (code, old, new) in result.placements.items()
+    ])
 
     moves = _people_moves(result)
     result.people = len(moves)
@@ -206,21 +236,62 @@ def apply(result: Plan, actor=None) -> None:
             db.session.execute(update(Person).where(Person.id.in_(ids[start:start + 500])).values(
                 province_id=new.province_id, district_id=None, commune_id=new.id),
                 execution_options={"synchronize_session": False})
-    codes = dict(db.session.execute(select(AdminUnit.id, AdminUnit.code).where(
-        AdminUnit.id.in_({i for pair in moves.values() for i in pair}))).all())
-    provinces = dict(db.session.execute(select(AdminUnit.id, AdminUnit.province_id).where(
-        AdminUnit.id.in_({new for _old, new in moves.values()}))).all())
-    for person_id, (old_id, new_id) in moves.items():
-        event = record("person.place", user=actor, object_type="person", object_id=person_id,
-                       details={"commune": [codes[old_id], codes[new_id]], "from": NEW_MAP_FROM.isoformat()})
-        event.province_id = provinces[new_id]
-
+    _sessions_follow(result)
     for user, old, new in result.accounts:
         user.area_id = new.id
         user.area = new
         record("user.repoint", user, user=actor, changes={"area": [old.code, new.code]})
     db.session.flush()
     db.session.expire_all()
+
+
+def _sessions_follow(result: Plan) -> None:
+    """Training sessions serving an old unit count, on the new map, in its successor: the commune's
+    one successor, or the new province of the district or province (when there is one)."""
+    from cdt.training.models import TrainingSession
+
+    Area, Old = aliased(AdminUnit), aliased(AdminUnit)
+    province_successor: dict[int, list[int]] = defaultdict(list)
+    for old_id, new_id in db.session.execute(
+            select(UnitSuccession.predecessor_id, UnitSuccession.successor_id)
+            .join(Old, Old.id == UnitSuccession.predecessor_id).where(Old.level == "province")):
+        province_successor[old_id].append(new_id)
+    communes = {old: new for old, new in result.commune_successors.items() if len(new) == 1}
+    new_province = dict(db.session.execute(select(AdminUnit.id, AdminUnit.province_id).where(
+        AdminUnit.id.in_({n[0] for n in communes.values()}))).all())
+    sessions = db.session.execute(
+        select(TrainingSession.id, Area.id, Area.level, Area.province_id)
+        .join(Area, Area.id == TrainingSession.area_id).where(Area.valid_to == OLD_MAP_TO,
+                                                              TrainingSession.district_id.is_not(None)
+                                                              | (Area.level == "province"))).all()
+    changes: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+    for session_id, area_id, level, province_id in sessions:
+        if level == "commune" and area_id in communes:
+            commune = communes[area_id][0]
+            changes[(new_province[commune], commune)].append(session_id)
+        elif level != "commune" and len(province_successor.get(province_id, [])) == 1:
+            target = province_successor[province_id][0]
+            if result.province is None or target == result.province.id:
+                changes[(target, None)].append(session_id)
+    for (province_id, commune_id), ids in changes.items():
+        for start in range(0, len(ids), 500):
+            db.session.execute(update(TrainingSession).where(TrainingSession.id.in_(ids[start:start + 500])).values(
+                province_id=province_id, district_id=None, commune_id=commune_id),
+                execution_options={"synchronize_session": False})
+
+
+def _audit_rows(actor, rows: list[tuple[str, str, int, int | None, dict]]) -> None:
+    """One audit event per change, inserted in bulk (a province's reform is thousands of them):
+    (action, object type, object id, province id, details)."""
+    from cdt.audit.models import AuditEvent
+    from cdt.core.clock import utcnow
+
+    at = utcnow()
+    values = [{"at": at, "user_id": getattr(actor, "id", None), "username": getattr(actor, "username", None),
+               "action": action, "object_type": object_type, "object_id": object_id, "province_id": province_id,
+               "details": details, "ip": None} for action, object_type, object_id, province_id, details in rows]
+    for start in range(0, len(values), 5000):
+        db.session.execute(insert(AuditEvent), values[start:start + 5000])
 
 
 def insert_places(village_ids: list[int], new: AdminUnit):

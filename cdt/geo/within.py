@@ -28,8 +28,8 @@ day ("inside old district 085" means where its villages were on 2025-06-30). Row
 latest placement in their ancestor columns, so the answer is one column comparison whenever no
 placement begins after the day (`columns_hold`, one index lookup); otherwise the village's dated
 placement is read (teams, team_stat and villages by their village; people by their current
-commune or their teams' villages; training sessions and audit events by the unit they name,
-whose own ancestors never change). `within` says where a row is; whether a unit exists on the
+commune or their teams' villages; training sessions by the area they serve, whose own ancestors
+never change; other rows, e.g. audit events, by their columns). `within` says where a row is; whether a unit exists on the
 day is `valid_on`, asked separately.
 """
 from __future__ import annotations
@@ -110,7 +110,14 @@ def place_column(model: Any, level: str, on: date | None = None) -> Any:
         return _column(model, "id")
     column = _column(model, f"{level}_id")
     village = _village_key(model)
-    if column is None or village is None or level == "village" or columns_hold(_day(on)):
+    if column is None or level == "village" or columns_hold(_day(on)):
+        return column
+    area = _column(model, "area_id")
+    if village is None and area is not None:
+        # A row serving an area (a training session): the area's own ancestors, which never change.
+        served = AdminUnit.__table__.alias("served")
+        return select(served.c[f"{level}_id"]).where(served.c.id == area).scalar_subquery()
+    if village is None:
         return column
     place = VillagePlace.__table__.alias("place_on")
     dated = (select(place.c[f"{level}_id"])
@@ -147,6 +154,10 @@ def within(model: Any, unit: AdminUnit | None, on: date | None = None) -> Column
             return or_(and_(_column(model, "level") != "village", _column(model, f"{unit.level}_id") == unit.id),
                        and_(_column(model, "level") == "village", village.in_(placed)))
         return village.in_(placed)
+    area = _column(model, "area_id")
+    if area is not None:
+        # A row serving an area (a training session): inside the unit by the area's own ancestors.
+        return area.in_(select(AdminUnit.id).where(getattr(AdminUnit, f"{unit.level}_id") == unit.id))
     if _table_name(model) == "person":
         # A person's place is a commune (the one that registered them), not dated: inside the unit
         # by that commune, or as a member of a team of a village placed in the unit on the day.
