@@ -7,6 +7,7 @@ from datetime import date
 
 import click
 from flask.cli import AppGroup
+
 from cdt.core.clock import today
 from cdt.geo.models import LEVEL_DEPTH, LEVELS
 from cdt.geo.queries import ended, levels_on, successors, unit_by_code
