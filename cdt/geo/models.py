@@ -16,6 +16,8 @@ from cdt.extensions import db
 
 LEVELS = ("province", "district", "commune", "village")
 LEVEL_DEPTH = {level: depth for depth, level in enumerate(LEVELS)}
+# The 2025 map (from 1 July 2025) has no districts: province > commune > village.
+MAP_2025_FROM = date(2025, 7, 1)
 
 LEVEL_LABELS = {
     "province": _l("Province"),
@@ -76,6 +78,9 @@ class AdminUnit(db.Model):
 
     @property
     def child_level(self) -> str | None:
+        """The level of the units directly below on this unit's map (no district on the 2025 map)."""
+        if self.level == "province" and self.valid_from is not None and self.valid_from >= MAP_2025_FROM:
+            return "commune"
         depth = self.depth + 1
         return LEVELS[depth] if depth < len(LEVELS) else None
 

@@ -14,7 +14,9 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-NEW_MAP_FROM = date(2025, 7, 1)
+from cdt.geo.models import MAP_2025_FROM
+
+NEW_MAP_FROM = MAP_2025_FROM
 OLD_MAP_TO = date(2025, 6, 30)
 DATA = Path(__file__).parent / "data" / "dvhc-2025-conversion.csv"
 

@@ -144,6 +144,29 @@ def within(model: Any, unit: AdminUnit | None, on: date | None = None) -> Column
     if column is None:
         return false()
     day = placement_day(unit, on)
+    if _is_unit(model) and unit.valid_from is not None:
+        return or_(_inside_by_columns(model, column, unit, day), _predecessor_of(model, unit))
+    return _inside_by_columns(model, column, unit, day)
+
+
+def _predecessor_of(model: Any, unit: AdminUnit) -> ColumnElement[bool]:
+    """Units of an earlier map whose area went (wholly or in part) into `unit`: an old commune or
+    province succeeded by a unit inside it, an old district one of whose communes was. What a new
+    unit's staff may read of the history of their area."""
+    from cdt.geo.models import UnitSuccession
+
+    successor = AdminUnit.__table__.alias("succ_unit")
+    old = AdminUnit.__table__.alias("old_unit")
+    into = (select(UnitSuccession.predecessor_id)
+            .join(successor, successor.c.id == UnitSuccession.successor_id)
+            .where(successor.c[f"{unit.level}_id"] == unit.id))
+    districts = (select(old.c.district_id).where(old.c.id.in_(into), old.c.district_id.is_not(None)))
+    level = _column(model, "level")
+    return and_(level != "village", _column(model, "valid_to") < unit.valid_from,
+                or_(_column(model, "id").in_(into), _column(model, "id").in_(districts)))
+
+
+def _inside_by_columns(model: Any, column: Any, unit: AdminUnit, day: date) -> ColumnElement[bool]:
     if columns_hold(day):
         return column == unit.id
     placed = select(VillagePlace.village_id).where(
