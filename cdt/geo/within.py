@@ -151,8 +151,8 @@ def within(model: Any, unit: AdminUnit | None, on: date | None = None) -> Column
 
 def _predecessor_of(model: Any, unit: AdminUnit) -> ColumnElement[bool]:
     """Units of an earlier map whose area went (wholly or in part) into `unit`: an old commune or
-    province succeeded by a unit inside it, an old district one of whose communes was. What a new
-    unit's staff may read of the history of their area."""
+    province succeeded by a unit inside it, and (for a province) an old district one of whose
+    communes was. What a new unit's staff may read of the history of their area."""
     from cdt.geo.models import UnitSuccession
 
     successor = AdminUnit.__table__.alias("succ_unit")
@@ -160,10 +160,12 @@ def _predecessor_of(model: Any, unit: AdminUnit) -> ColumnElement[bool]:
     into = (select(UnitSuccession.predecessor_id)
             .join(successor, successor.c.id == UnitSuccession.successor_id)
             .where(successor.c[f"{unit.level}_id"] == unit.id))
-    districts = (select(old.c.district_id).where(old.c.id.in_(into), old.c.district_id.is_not(None)))
     level = _column(model, "level")
-    return and_(level != "village", _column(model, "valid_to") < unit.valid_from,
-                or_(_column(model, "id").in_(into), _column(model, "id").in_(districts)))
+    inside = _column(model, "id").in_(into)
+    if unit.level == "province":  # a district is inside a province, never inside a commune
+        districts = select(old.c.district_id).where(old.c.id.in_(into), old.c.district_id.is_not(None))
+        inside = or_(inside, _column(model, "id").in_(districts))
+    return and_(level != "village", _column(model, "valid_to") < unit.valid_from, inside)
 
 
 def _inside_by_columns(model: Any, column: Any, unit: AdminUnit, day: date) -> ColumnElement[bool]:
