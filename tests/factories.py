@@ -63,8 +63,8 @@ GIVEN = {"male": "An Bình Cường Dũng Páo Chứ Thắng Quẩy Sáu Tuấn 
 OLD_MAP_DAY = date(2023, 6, 30)
 
 
-def unit(code: str, on: date | None = OLD_MAP_DAY) -> AdminUnit:
-    """The unit this GSO code names on a day (default 2023-06-30, the old map: the bare database
+def unit(code: str, on: date | None = None) -> AdminUnit:
+    """The unit this GSO code names on a day (default today, as the app reads codes; the bare database
     holds old Lào Cai's '10', '085', '02866' and new Lào Cai's 15 and its 99 communes; None: today).
     A code is unique on a date, not forever."""
     from cdt.geo.queries import unit_by_code
