@@ -195,9 +195,19 @@ def _inside_by_columns(model: Any, column: Any, unit: AdminUnit, day: date) -> C
 
 
 def ancestor_ids(unit: AdminUnit, on: date | None = None) -> list[int]:
-    """Ids of the units containing `unit` on the day `on`, top-down, ending with the unit itself."""
+    """Ids of the units containing `unit` on the day `on` (None: today), top-down, ending with the
+    unit itself (a village: its placement on that day)."""
     ids: list[int] = []
-    for unit_id in (unit.province_id, unit.district_id, unit.commune_id, unit.id):
+    place: Any = unit
+    if unit.level == "village" and not columns_hold(_day(on)):
+        from cdt.extensions import db
+
+        dated = db.session.execute(select(VillagePlace.province_id, VillagePlace.district_id, VillagePlace.commune_id)
+                                   .where(VillagePlace.village_id == unit.id, _dated(VillagePlace, _day(on)))
+                                   .limit(1)).first()
+        if dated is not None:
+            place = dated
+    for unit_id in (place.province_id, place.district_id, place.commune_id, unit.id):
         if unit_id is not None and unit_id not in ids:
             ids.append(unit_id)
     return ids
