@@ -122,7 +122,7 @@ def _old_data():
     registered by Bản Phố without a team."""
     from tests.factories import gen_person, gen_team, gen_village, unit
 
-    ban_pho, bac_ha = unit("02866"), unit("02839")
+    ban_pho, bac_ha = unit("02866", BEFORE), unit("02839", BEFORE)  # old Bản Phố, old Thị trấn Bắc Hà
     teams = [gen_team(gen_village(ban_pho), members=3), gen_team(gen_village(ban_pho), members=2),
              gen_team(gen_village(bac_ha), members=4)]
     loner = gen_person(ban_pho)
