@@ -11,8 +11,8 @@ from cdt.audit.models import AuditEvent
 from cdt.audit.service import diff, record, snapshot
 from cdt.auth.models import User
 from cdt.extensions import db
-from cdt.geo.queries import unit_by_code
 from cdt.geo.models import AdminUnit
+from cdt.geo.queries import unit_by_code
 from tests.conftest import login
 
 

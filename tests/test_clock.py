@@ -18,10 +18,10 @@ from cdt.audit.models import AuditEvent
 from cdt.core import clock
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.within import within
 from cdt.registry.models import Membership, Team
 from cdt.reports import queries
 from tests.conftest import BASE_CONFIG, login
-from cdt.geo.within import within
 from tests.test_registry_helpers import COMMUNE_CODE, unit
 
 D = date(2026, 3, 10)

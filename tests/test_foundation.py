@@ -1,14 +1,14 @@
 """The foundation: units, demo figures, the coverage CLI, unit pages."""
 import csv
-from datetime import date
 import io
 import re
+from datetime import date
 
 from sqlalchemy import func, select
 
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
-from cdt.registry.models import Membership, Person, Team
+from cdt.registry.models import Membership, Team
 from tests.conftest import login
 
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from cdt.audit.models import AuditEvent
 from cdt.extensions import db
+from cdt.geo.models import AdminUnit
 from cdt.geo.queries import unit_by_code
 from cdt.geo.within import within
-from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, Team
 from cdt.registry.names import fold
 from tests.conftest import login

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from cdt.audit.models import AuditEvent
 from cdt.core.clock import today
 from cdt.extensions import db
-from cdt.geo.queries import unit_by_code
 from cdt.geo.models import AdminUnit
+from cdt.geo.queries import unit_by_code
 from cdt.registry.models import Membership, Person, Team
 from cdt.reports.queries import CSV_COLUMNS, coverage, summary
 from tests.factories import current_members, gen_attendance, gen_person, gen_session, gen_team, gen_village

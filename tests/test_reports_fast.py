@@ -16,9 +16,9 @@ from sqlalchemy import delete, insert, select, text, update
 
 from cdt.auth.models import User
 from cdt.extensions import db
+from cdt.geo.models import LEVELS, AdminUnit
 from cdt.geo.queries import unit_by_code
 from cdt.geo.within import valid_on, within
-from cdt.geo.models import LEVELS, AdminUnit
 from cdt.registry import services
 from cdt.registry.models import Membership, Person, Team
 from cdt.reports import queries
