@@ -140,3 +140,26 @@ def test_unit_pages_show_succession_and_stack_on_phones(client, login_as):
     assert "Thị trấn Bắc Hà" in old_bac_ha
     district = client.get("/units/085").get_data(as_text=True)
     assert "on=2025-06-30" in district
+
+
+def test_province_staff_read_the_audit_events_of_the_provinces_it_was_made_of(app, client, login_as):
+    from cdt.audit.models import AuditEvent
+    from cdt.audit.service import record
+    from cdt.auth.models import User
+    from cdt.auth.scope import area_condition
+    from cdt.geo.units import load_units
+
+    with app.app_context():
+        load_units(["01"])  # Hà Nội, on both maps: another province
+        old, new = unit_by_code("10", BEFORE), unit_by_code("15")
+        before = record("export", details={"what": "old"}, user=None)
+        before.province_id = old.id  # an event of old Lào Cai, before the reform
+        elsewhere = record("export", details={"what": "elsewhere"}, user=None)
+        elsewhere.province_id = db.session.scalar(select(AdminUnit.id).where(
+            AdminUnit.level == "province", AdminUnit.id.not_in([old.id, new.id, unit_by_code("15", BEFORE).id])))
+        assert elsewhere.province_id is not None
+        db.session.commit()
+        staff = db.session.scalar(select(User).where(User.username == "province"))
+        seen = set(db.session.scalars(select(AuditEvent.id).where(
+            AuditEvent.id.in_([before.id, elsewhere.id]), area_condition(AuditEvent, staff))))
+        assert seen == {before.id}

@@ -146,6 +146,12 @@ def within(model: Any, unit: AdminUnit | None, on: date | None = None) -> Column
     day = placement_day(unit, on)
     if _is_unit(model) and unit.valid_from is not None:
         return or_(_inside_by_columns(model, column, unit, day), _predecessor_of(model, unit))
+    if (unit.valid_from is not None and _village_key(model) is None and _column(model, "area_id") is None
+            and _table_name(model) != "person"):
+        # A row fixed to a unit when recorded (an audit event's province): inside the unit, or inside
+        # a unit of an earlier map that went into it (new Lào Cai's staff read old Lào Cai's events).
+        earlier = select(AdminUnit.id).where(AdminUnit.level == unit.level, _predecessor_of(AdminUnit, unit))
+        return or_(column == unit.id, column.in_(earlier))
     return _inside_by_columns(model, column, unit, day)
 
 
