@@ -1,12 +1,15 @@
-"""`flask cdt demo`: a synthetic, deterministic data set.
+"""`flask cdt demo`: a synthetic, deterministic data set, on both maps.
 
-Lào Cai (the default) matches the province's published figures exactly: 1,562 villages
-over its 151 communes, one active team in each, 7,363 people in those teams (one leader
-and one deputy per team), about two thirds youth-union members, and training sessions held
-in the first half of 2023. `--scale national` builds the same kind of data for all 63
-provinces (Lào Cai exactly as above, elsewhere about 8 villages per commune and 5 people
-per team). Every person is invented: names are drawn from syllable lists, phone numbers
-and citizen IDs are random.
+The default is today's Tỉnh Lào Cai (15), made on 1 July 2025 of old Lào Cai (10) and old Yên
+Bái (15). Old Lào Cai matches the province's published 2023 figures exactly: 1,562 villages
+over its 151 communes, one active team in each, 7,363 people in those teams (one leader and
+one deputy per team), about two thirds youth-union members, and training sessions held in the
+first half of 2023. Old Yên Bái's 168 communes get made-up figures of the same kind (about 8
+villages per commune, 5 people per team: no published figure is used). Then the reform is
+applied (cdt/geo/reform.py): every village, team and person is placed in new Lào Cai's 99
+communes from 2025-07-01, and the demo accounts follow. `--scale national` builds the same
+kind of data for all 63 old provinces and applies the reform to all of them. Every person is
+invented: names are drawn from syllable lists, phone numbers and citizen IDs are random.
 """
 from __future__ import annotations
 
@@ -27,18 +30,26 @@ from cdt.registry.names import fold, rebuild_name_keys
 from cdt.training.topics import ensure_topics
 
 SEED = 2023
-LAO_CAI = "10"
+LAO_CAI = "10"  # old Lào Cai, until 2025-06-30
+YEN_BAI = "15"  # old Yên Bái, until 2025-06-30 (from 2025-07-01, 15 is new Lào Cai)
 LAO_CAI_VILLAGES = 1562
 LAO_CAI_PEOPLE = 7363
 DEMO_PASSWORD = "cdt-demo-2023"
-# username, role, area code, full name
+OLD_MAP_DAY = date(2023, 6, 30)
+# username, role, area code, full name. Codes of the map before the reform (read on OLD_MAP_DAY),
+# as the accounts were made then: the demo's reform re-points `province` to new Lào Cai (15) and
+# `commune` to new Xã Bắc Hà (02839, which old Xã Bản Phố joined); `district` and `youth` keep old
+# Huyện Bắc Hà (085), abolished: the accounts an admin reassigns. NEW_MAP_ACCOUNTS are made on the
+# new map: `commune2` works on new Phường Yên Bái (04252), made of five old Yên Bái wards.
 DEMO_ACCOUNTS = [
     ("admin", "admin", None, "Quản trị hệ thống"),
     ("province", "province_staff", "10", "Cán bộ Sở (demo)"),
     ("district", "district_staff", "085", "Cán bộ Phòng VH-TT Bắc Hà (demo)"),
-    ("commune", "commune_officer", "02866", "Cán bộ xã Bản Phố (demo)"),
+    ("commune", "commune_officer", "02866", "Cán bộ xã Bắc Hà (demo)"),
     ("youth", "youth_coordinator", "085", "Cán bộ Đoàn huyện Bắc Hà (demo)"),
+    ("commune2", "commune_officer", "04252", "Cán bộ phường Yên Bái (demo)"),
 ]
+NEW_MAP_ACCOUNTS = {"commune2"}
 
 # Names by ethnic group: (surnames, male middle names, female middle names, male given, female given)
 NAMES = {
@@ -120,13 +131,15 @@ class Builder:
         self.rng = rng
         conn = db.session.connection()
         self.next_id = {}
-        for table in ("admin_unit", "team", "person", "membership", "training_session", "invitation", "attendance"):
+        for table in ("admin_unit", "village_place", "team", "person", "membership", "training_session", "invitation",
+                      "attendance"):
             self.next_id[table] = (conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar() or 0) + 1
         self.buffers: dict[str, list[dict]] = {t: [] for t in self.next_id}
         self.citizen_ids: set[str] = set()
-        # Phones and (name, birth date) are unique within a province (the duplicate rules).
-        self.phones: set[tuple[int, str]] = set()
-        self.name_births: set[tuple[int, str, date]] = set()
+        # Phones and (name, birth date) are unique in the whole demo (the duplicate rules hold per
+        # province, and provinces merged in 2025).
+        self.phones: set[str] = set()
+        self.name_births: set[tuple[str, date]] = set()
         self.counts = {t: 0 for t in self.next_id}
 
     def add(self, table: str, row: dict) -> int:
@@ -140,7 +153,7 @@ class Builder:
         return row_id
 
     def flush(self, table: str | None = None) -> None:
-        order = ["admin_unit", "team", "person", "membership", "training_session", "invitation", "attendance"]
+        order = ["admin_unit", "village_place", "team", "person", "membership", "training_session", "invitation", "attendance"]
         tables = [table] if table else order
         if table:
             # Rows of a table may point at rows still buffered in the tables before it.
@@ -164,14 +177,15 @@ class Builder:
         while True:
             prefix = self.rng.choice(["912", "913", "915", "916", "918", "983", "984", "986", "972", "975", "978", "868", "888"])
             value = "+84" + prefix + f"{self.rng.randrange(1_000_000):06d}"
-            if (province_id, value) not in self.phones:
-                self.phones.add((province_id, value))
+            # Unique in the whole demo, not only the province: provinces merged in 2025.
+            if value not in self.phones:
+                self.phones.add(value)
                 return value
 
     def unique_birth(self, province_id: int, search_name: str, birth: date) -> date:
-        while (province_id, search_name, birth) in self.name_births:
+        while (search_name, birth) in self.name_births:  # in the whole demo (provinces merged in 2025)
             birth += timedelta(days=1)
-        self.name_births.add((province_id, search_name, birth))
+        self.name_births.add((search_name, birth))
         return birth
 
     def citizen_id(self, birth: date, gender: str, province_code: str) -> str:
@@ -229,6 +243,8 @@ def build_province(b: Builder, province: AdminUnit, communes: list[tuple], villa
                 "parent_id": commune_id, "province_id": province.id, "district_id": district_id,
                 "commune_id": commune_id, "valid_from": None, "valid_to": None,
             })
+            b.add("village_place", {"village_id": village_id, "province_id": province.id, "district_id": district_id,
+                                    "commune_id": commune_id, "valid_from": None, "valid_to": None})
             established = date(2022, 3, 1) + timedelta(days=rng.randrange(280))
             team_id = b.add("team", {
                 "village_id": village_id, "name": f"Tổ CNS cộng đồng {vname}", "established_on": established,
@@ -382,10 +398,12 @@ def reset_database() -> None:
 
 def create_demo_accounts() -> None:
     from cdt.auth.models import User
+    from cdt.geo.queries import unit_by_code
 
-    codes = dict(db.session.execute(select(AdminUnit.code, AdminUnit.id)).all())
     for username, role, area_code, full_name in DEMO_ACCOUNTS:
-        user = User(username=username, role=role, area_id=codes.get(area_code) if area_code else None,
+        day = None if username in NEW_MAP_ACCOUNTS else OLD_MAP_DAY
+        area = unit_by_code(area_code, day) if area_code else None
+        user = User(username=username, role=role, area_id=area.id if area else None,
                     full_name=full_name, is_demo=True, must_change_password=False)
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
@@ -394,15 +412,28 @@ def create_demo_accounts() -> None:
 def _fix_sequences() -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for table in ("admin_unit", "team", "person", "membership", "training_session", "invitation", "attendance"):
+    for table in ("admin_unit", "village_place", "team", "person", "membership", "training_session", "invitation",
+                  "attendance"):
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
         ))
 
 
+def apply_reform() -> int:
+    """The 2025 reform on the demo data, done by the demo's admin (cdt/geo/reform.py); returns
+    the number of villages placed on the new map."""
+    from cdt.auth.models import User
+    from cdt.geo import reform
+
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    plan = reform.plan()
+    reform.apply(plan, actor=admin)
+    return len(plan.placements)
+
+
 def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
     rng = random.Random(SEED)
-    codes = None if scale == "national" else [LAO_CAI]
+    codes = None if scale == "national" else [LAO_CAI, YEN_BAI]
     load_units(codes, progress=progress)
     topics = ensure_topics()
     from cdt.reports import stats
@@ -410,7 +441,8 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
     stats.suspend()  # team_stat: one recount at the end (stats.rebuild) instead of a trigger per row
     b = Builder(rng)
     provinces = db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == "province", *( [AdminUnit.code == LAO_CAI] if codes else [] ))
+        select(AdminUnit).where(AdminUnit.level == "province", AdminUnit.valid_from.is_(None),  # the old map
+                                *([AdminUnit.code.in_(codes)] if codes else []))
         .order_by(AdminUnit.code)
     ).all()
     communes = db.session.execute(
@@ -434,9 +466,10 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
             bar.__exit__(None, None, None)
     b.flush()
     rebuild_name_keys()  # the rows above bypass the ORM events that keep name search keys
-    stats.rebuild()  # the triggers back, every team's report row recounted
     _fix_sequences()
     create_demo_accounts()
+    apply_reform()  # before the recount: team_stat counts the teams where they are today
+    stats.rebuild()  # the triggers back, every team's report row recounted
     db.session.commit()
     return {
         "villages": b.counts["admin_unit"], "teams": b.counts["team"], "people": b.counts["person"],

@@ -39,7 +39,7 @@ from cdt.auth import service as accounts
 from cdt.auth.models import User
 from cdt.demo import DEMO_PASSWORD, VILLAGE_SYLLABLES
 from cdt.extensions import db
-from cdt.geo.models import AdminUnit
+from cdt.geo.models import AdminUnit, VillagePlace
 from cdt.registry import services as registry
 from cdt.registry.models import Membership, Person, Team
 from cdt.training import services as training
@@ -60,9 +60,16 @@ GIVEN = {"male": "An Bình Cường Dũng Páo Chứ Thắng Quẩy Sáu Tuấn 
          "female": "Anh Dung Hà Mai Lan Sua Nhung Mẩy Hoa Linh Vân".split()}
 
 
-def unit(code: str) -> AdminUnit:
-    """The unit with this GSO code (the bare database holds Lào Cai's: '10', '085', '02866')."""
-    found = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+OLD_MAP_DAY = date(2023, 6, 30)
+
+
+def unit(code: str, on: date | None = None) -> AdminUnit:
+    """The unit this GSO code names on a day (default today, as the app reads codes; the bare database
+    holds old Lào Cai's '10', '085', '02866' and new Lào Cai's 15 and its 99 communes; None: today).
+    A code is unique on a date, not forever."""
+    from cdt.geo.queries import unit_by_code
+
+    found = unit_by_code(code, on)
     assert found is not None, f"no unit with code {code}"
     return found
 
@@ -126,9 +133,13 @@ def gen_village(commune: AdminUnit | None = None, *, number: int | None = None, 
         n = next(_seq)  # a name of its own, like the demo's ("Thôn Nậm Na")
         words = len(VILLAGE_SYLLABLES)
         name = f"Thôn {VILLAGE_SYLLABLES[n % words]} {VILLAGE_SYLLABLES[n // words % words]}"
-    return _add_unit(code=f"{commune.code}-{number:03d}", name=name, level="village",
-                     kind=kind, parent_id=commune.id, province_id=commune.province_id,
-                     district_id=commune.district_id, commune_id=commune.id)
+    village = _add_unit(code=f"{commune.code}-{number:03d}", name=name, level="village",
+                        kind=kind, parent_id=commune.id, province_id=commune.province_id,
+                        district_id=commune.district_id, commune_id=commune.id)
+    db.session.add(VillagePlace(village_id=village.id, province_id=village.province_id,
+                                district_id=village.district_id, commune_id=village.commune_id))
+    db.session.commit()
+    return village
 
 
 @dataclass
@@ -167,9 +178,10 @@ def create_user(role: str = "admin", area: AdminUnit | str | None = None, *, use
     """An account checked by the account rules (username, area fitting the role), with a known
     password; `area` is a unit or its code."""
     code = area.code if isinstance(area, AdminUnit) else area
+    day = area.valid_to if isinstance(area, AdminUnit) else None  # that unit, not today's with its code
     with _request():  # the rules' messages are translated
         username = accounts.check_username(username or f"{role.replace('_', '-')}-{next(_seq)}")
-        area = accounts.resolve_area(role, code)
+        area = accounts.resolve_area(role, code, day)
     user = User(username=username, role=role, area=area, full_name=full_name,
                 password_hash=hash_password(password), active=active, must_change_password=must_change_password)
     db.session.add(user)

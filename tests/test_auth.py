@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from cdt.audit.models import AuditEvent
 from cdt.auth.models import User
 from cdt.auth.passwords import common_passwords, password_problems, random_password
-from cdt.demo import DEMO_PASSWORD
+from cdt.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from cdt.extensions import db
 from tests.conftest import login
 
@@ -77,11 +77,11 @@ def test_random_password_passes_policy_and_differs():
 def test_stored_hashes_are_not_passwords(app):
     with app.app_context():
         hashes = db.session.scalars(select(User.password_hash)).all()
-    assert len(hashes) == 5
+    assert len(hashes) == len(DEMO_ACCOUNTS)
     for value in hashes:
         assert DEMO_PASSWORD not in value
         assert value.startswith("scrypt:")
-    assert len(set(hashes)) == 5  # salted
+    assert len(set(hashes)) == len(DEMO_ACCOUNTS)  # salted
 
 
 # --- log in ---------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def test_csrf_less_post_refused(app, client):
     assert _user(app, "commune").active
     assert client.post("/admin/users/new", data={"username": "newbie", "role": "admin"}).status_code == 400
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 5
+        assert db.session.scalar(select(func.count()).select_from(User)) == len(DEMO_ACCOUNTS)
 
 
 # --- admin pages --------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_admin_lists_users(login_as):
     assert response.status_code == 200
     for name in ("admin", "province", "district", "commune", "youth"):
         assert f">{name}</a>" in response.text
-    assert "02866" in response.text
+    assert "02839" in response.text  # the commune account's area since the 2025 reform
     response = client.get("/admin/users?role=commune_officer")
     assert ">commune</a>" in response.text and ">district</a>" not in response.text
 
@@ -411,7 +411,7 @@ def test_admin_user_area_select_and_validation(app, login_as):
         assert "one-time-password" not in response.text, data
         assert "is-invalid" in response.text and message in response.text, data
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 6
+        assert db.session.scalar(select(func.count()).select_from(User)) == len(DEMO_ACCOUNTS) + 1
     assert len(_events(app, "user.create")) == 1
 
 
@@ -460,7 +460,8 @@ def test_admin_reset_password_and_reactivate(app, login_as):
     client.post(f"/admin/users/{user_id}/deactivate")
     client.post(f"/admin/users/{user_id}/reactivate")
     assert _user(app, "commune").active
-    actions = [e.action for e in _events(app, object_id=user_id, object_type="user_account") if e.username == "admin"]
+    actions = [e.action for e in _events(app, object_id=user_id, object_type="user_account")
+               if e.username == "admin" and e.action != "user.repoint"]  # the demo's reform re-pointed it
     assert actions == ["user.password_reset", "user.deactivate", "user.reactivate"]
 
 
@@ -491,7 +492,7 @@ def test_cli_create_and_list(app, runner):
     result = runner.invoke(args=["cdt", "users", "list"])
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert len(lines) == 6
+    assert len(lines) == len(DEMO_ACCOUNTS) + 1
     assert any(line.startswith("hoa\tyouth_coordinator\t085 ") and "must-change-password" in line for line in lines)
 
 
@@ -510,15 +511,19 @@ def test_cli_create_errors(app, runner, args, message):
     if "Invalid value" not in message:
         assert len(result.output.strip().splitlines()) == 1
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 5
+        assert db.session.scalar(select(func.count()).select_from(User)) == len(DEMO_ACCOUNTS)
 
 
 @pytest.mark.parametrize("username,lands,sees,not_sees", [
-    ("admin", "/units", ["/units/10", "/units/085", "/units/02866"], []),
-    ("province", "/units/10", ["/units/10", "/units/085", "/units/086", "/units/02866"], []),
-    ("district", "/units/085", ["/units/085", "/units/02866"], ["/units/10", "/units/086"]),
-    ("commune", "/units/02866", ["/units/02866"], ["/units/10", "/units/085", "/units/086"]),
+    ("admin", "/units", ["/units/15", "/units/10", "/units/085", "/units/02866", "/units/02839"], []),
+    # New Lào Cai's staff read its communes and the units it was made of (old 10, its districts).
+    ("province", "/units/15", ["/units/15", "/units/02839", "/units/04252", "/units/10", "/units/085",
+                               "/units/086", "/units/02866"], []),
+    ("district", "/units/085", ["/units/085", "/units/02866"], ["/units/10", "/units/086", "/units/15"]),
+    ("commune", "/units/02839", ["/units/02839", "/units/02866"], ["/units/15", "/units/10", "/units/085",
+                                                                   "/units/04252"]),
     ("youth", "/units/085", ["/units/085", "/units/02866"], ["/units/10", "/units/086"]),
+    ("commune2", "/units/04252", ["/units/04252"], ["/units/02839", "/units/02866", "/units/15"]),
 ])
 def test_each_demo_account_logs_in_and_sees_only_its_area(client, username, lands, sees, not_sees):
     response = login(client, username)

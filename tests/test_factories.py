@@ -38,11 +38,12 @@ def count(model, *where) -> int:
 def test_bare_database_holds_units_topics_and_accounts_only(app, login_as):
     with app.app_context():
         levels = dict(db.session.execute(select(AdminUnit.level, func.count()).group_by(AdminUnit.level)).all())
-        assert levels == {"province": 1, "district": 9, "commune": 151}
+        # Old Lào Cai (10: 9 districts, 151 communes) and new Lào Cai (15: 99 communes, no district).
+        assert levels == {"province": 2, "district": 9, "commune": 151 + 99}
         assert unit("02866").name == "Xã Bản Phố"
         assert count(TrainingTopic) == 6
-        assert sorted(db.session.scalars(select(User.username))) == ["admin", "commune", "district", "province",
-                                                                     "youth"]
+        assert sorted(db.session.scalars(select(User.username))) == ["admin", "commune", "commune2", "district",
+                                                                     "province", "youth"]
         for model in (Team, Person, Membership, TrainingSession):
             assert count(model) == 0, model
     login_as("commune")  # the demo accounts log in with the demo password
@@ -97,7 +98,7 @@ def test_parents_are_made_when_missing(app):
 @pytest.mark.bare
 def test_created_user_logs_in_with_its_area(app, client, login_as):
     with app.app_context():
-        user = create_user("commune_officer", unit("02839"))
+        user = create_user("commune_officer", unit("02839", date(2023, 6, 30)))  # the old unit of that code
         username = user.username
         with pytest.raises(ValueError):
             create_user("commune_officer", unit("085"))  # a district does not fit the role

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, inspect, select, text
 
 from cdt import create_app
 from cdt.extensions import db
-from cdt.geo.models import AdminUnit
+from cdt.geo.queries import unit_by_code
 from cdt.ops import schema
 from cdt.registry import services
 from cdt.registry.models import Team
@@ -70,7 +70,7 @@ def _scalar(url: str, sql: str) -> int:
 
 
 def _coverage(url: str) -> str:
-    result = _cli(url, "cdt", "report", "coverage", "--by", "commune", "--unit", "10", "--format", "csv")
+    result = _cli(url, "cdt", "report", "coverage", "--by", "commune", "--unit", "15", "--format", "csv")
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -85,7 +85,7 @@ TEAM_STAT_DRIFT = """
 def _writer(app, stop: threading.Event, name: str, written: list[int]):
     """Registers people one transaction each (person + membership + audit) until stopped."""
     with app.app_context():
-        commune = db.session.scalar(select(AdminUnit).where(AdminUnit.code == "02866", AdminUnit.level == "commune"))
+        commune = unit_by_code("02839")  # new Xã Bắc Hà (the demo applies the 2025 reform)
         teams = db.session.scalars(select(Team).where(Team.commune_id == commune.id).order_by(Team.id)).all()
         n = 0
         while not stop.is_set():

@@ -52,7 +52,7 @@ def test_calendar_feed_answers_304_until_a_session_changes(app, client):
 
 def test_coverage_csv_answers_304_until_the_figures_change(app, login_as):
     client = login_as("district")
-    path = "/reports/coverage.csv?unit=085&by=commune"
+    path = "/reports/coverage.csv?unit=085&by=commune&map=2025-06-30"  # abolished district, on its map
     first = client.get(path)
     assert first.status_code == 200 and first.mimetype == "text/csv"
     etag = first.headers["ETag"]
@@ -64,7 +64,8 @@ def test_coverage_csv_answers_304_until_the_figures_change(app, login_as):
     with app.app_context():  # a member of Bắc Hà joins the youth union
         db.session.execute(text(
             "UPDATE person SET youth_union = NOT youth_union WHERE id = (SELECT min(m.person_id) FROM membership m "
-            "JOIN team t ON t.id = m.team_id WHERE t.district_id = (SELECT id FROM admin_unit WHERE code = '085') "
+            "JOIN team t ON t.id = m.team_id WHERE t.village_id IN (SELECT village_id FROM village_place "
+            "WHERE district_id = (SELECT id FROM admin_unit WHERE code = '085')) "
             "AND m.left_on IS NULL)"))
         db.session.commit()
     changed = _revalidate(client, path, etag)
@@ -73,7 +74,8 @@ def test_coverage_csv_answers_304_until_the_figures_change(app, login_as):
 
 def test_pages_and_other_downloads_are_still_never_stored(login_as):
     client = login_as("district")
-    for path in ("/reports/coverage?unit=085", "/reports/coverage.xlsx?unit=085", "/members/export.csv"):
+    for path in ("/reports/coverage?unit=085&map=2025-06-30", "/reports/coverage.xlsx?unit=085&map=2025-06-30",
+                 "/members/export.csv"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["Cache-Control"] == "no-store", path

@@ -242,6 +242,13 @@ def _make_objects(world: World, location: str) -> dict:
     db.session.flush()
     db.session.add(Invitation(session_id=session.id, person_id=person.id, team_id=team.id))
     db.session.commit()
+    # Made in a commune of the map before 2025-07-01 (own: old Bản Phố, where the district and youth
+    # accounts still work); the reform places them on today's map, as the demo's own data (own: in new
+    # Xã Bắc Hà, the commune account's area).
+    from cdt.geo import reform
+
+    reform.apply(reform.plan())
+    db.session.commit()
     return {"team_id": team.id, "person_id": person.id, "membership_id": membership.id,
             "session_id": session.id, "code": commune.code}
 

@@ -9,20 +9,30 @@ from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, Team
 
-COMMUNE_CODE = "02866"  # Xã Bản Phố, the demo `commune` account's area
-OTHER_COMMUNE_CODE = "02839"  # Thị trấn Bắc Hà, same district
+# Xã Bản Phố (old map), the demo `commune` account's area before the 2025 reform; since then it
+# lies in the account's new area, Xã Bắc Hà (02839). The bare database is "before the reform".
+COMMUNE_CODE = "02866"
+# Xã Cốc Ly, same old district; since the reform in Xã Bảo Nhai, outside the commune account's area.
+OTHER_COMMUNE_CODE = "02878"
 
 
 def unit(code: str) -> AdminUnit:
-    return db.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+    from cdt.geo.queries import unit_by_code
+
+    return unit_by_code(code)
 
 
 def teams_of(code: str) -> list[Team]:
-    return list(db.session.scalars(select(Team).where(Team.commune_id == unit(code).id).order_by(Team.id)))
+    """The teams in the commune (an ended one: those that were in it on its last day)."""
+    from cdt.geo.within import within
+
+    return list(db.session.scalars(select(Team).where(within(Team, unit(code))).order_by(Team.id)))
 
 
 def people_of(code: str) -> list[Person]:
-    return list(db.session.scalars(select(Person).where(Person.commune_id == unit(code).id).order_by(Person.id)))
+    from cdt.geo.within import within
+
+    return list(db.session.scalars(select(Person).where(within(Person, unit(code))).order_by(Person.id)))
 
 
 def current(team: Team, role: str | None = None) -> list[Membership]:
@@ -57,10 +67,17 @@ DISTRICT_CODE = "085"  # Huyện Bắc Hà, around the commune account's area
 
 
 def person_outside_district(code: str = DISTRICT_CODE) -> Person:
-    """A demo person of another district of the province, with a phone and a citizen ID."""
+    """A demo person of another district of the province (today's: the district's successor since
+    the 2025 reform), with a phone and a citizen ID."""
+    from cdt.geo.queries import successors
+    from cdt.geo.within import within
+
     district = unit(code)
+    province = db.session.get(type(district), district.province_id)
+    provinces = [province.id] + [u.id for u in successors(province)]
+    inside = select(Person.id).where(within(Person, district))
     return db.session.scalar(select(Person).where(
-        Person.district_id != district.id, Person.province_id == district.province_id,
+        Person.id.not_in(inside), Person.province_id.in_(provinces),
         Person.phone.is_not(None), Person.citizen_id.is_not(None), Person.birth_date.is_not(None),
     ).order_by(Person.id))
 
@@ -76,7 +93,7 @@ def details_of(person: Person) -> dict[str, str]:
         "birth date": person.birth_date.strftime("%d/%m/%Y"),
         "citizen ID": person.citizen_id,
         "commune": db.session.get(AdminUnit, person.commune_id).name,
-        "district": db.session.get(AdminUnit, person.district_id).name,
+        "district": db.session.get(AdminUnit, person.district_id).name if person.district_id else "",
         "id": f"/members/{person.id}",
     }
 

@@ -17,8 +17,10 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from cdt.audit.models import AuditEvent
+from cdt.core.clock import today
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.geo.queries import unit_by_code
 from cdt.registry.models import Membership, Person, Team
 from cdt.reports.queries import CSV_COLUMNS, coverage, summary
 from tests.factories import current_members, gen_attendance, gen_person, gen_session, gen_team, gen_village
@@ -40,7 +42,7 @@ def sample() -> None:
     for extra, team in enumerate(teams):
         for n in range(extra):
             gen_person(team=team, youth_union=n % 2 == 0)
-    town = by_code(TOWN)
+    town = by_code(TOWN, date(2023, 6, 30))  # the old unit of a code new Xã Bắc Hà reuses
     town_team = gen_team(gen_village(town), members=3)
     gen_village(town)
     bao_thang = db.session.scalar(select(AdminUnit).where(AdminUnit.parent_id == by_code(BAO_THANG).id)
@@ -148,7 +150,7 @@ def numbers(row: dict) -> dict:
 
 def test_page_by_district_sums_to_the_demo_figures(client, login_as):
     login_as("province")
-    response = client.get("/reports/coverage?unit=10&by=district")
+    response = client.get("/reports/coverage?unit=10&by=district&map=2025-06-30")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     rows = page_rows(page)
@@ -227,7 +229,8 @@ def test_csv_xlsx_page_and_cli_agree_on_every_number(app, client, login_as, runn
     table = list(sheet.iter_rows(values_only=True))
     headers = list(table[0])
     assert headers[:3] == ["Cấp", "Mã đơn vị", "Tên đơn vị"]  # the user's language
-    xlsx = [dict(zip(headers, line, strict=True)) for line in table[1:]]
+    xlsx = [dict(zip(headers, line, strict=True)) for line in table[1:-1]]
+    assert table[-1][2] == "Tổng cộng"  # the XLSX ends with the total row; the CSV does not
 
     assert len(page) == len(from_csv) == len(xlsx) == 18
     by_code_xlsx = {row["Mã đơn vị"]: row for row in xlsx}
@@ -259,10 +262,10 @@ def test_exports_are_audited_and_formula_safe(app, client, login_as):
         village = db.session.scalar(select(AdminUnit).where(AdminUnit.code == f"{BAN_PHO}-001"))
         village.name = "=HYPERLINK(\"http://x\")"
         db.session.commit()
-    response = client.get(f"/reports/coverage.csv?unit={BAN_PHO}&by=village")
+    response = client.get(f"/reports/coverage.csv?unit={BAN_PHO}&by=village&map=2025-06-30")
     assert response.status_code == 200
     assert "'=HYPERLINK" in response.get_data(as_text=True)
-    response = client.get(f"/reports/coverage.xlsx?unit={BAN_PHO}&by=village")
+    response = client.get(f"/reports/coverage.xlsx?unit={BAN_PHO}&by=village&map=2025-06-30")
     workbook = load_workbook(io.BytesIO(response.data))
     cell = next(c for row in workbook.active.iter_rows() for c in row if str(c.value).startswith("=HYPERLINK"))
     assert cell.data_type == "s"  # a string, never a formula
@@ -476,13 +479,13 @@ def test_gaps_list_the_records_and_link_to_them(app, client, login_as):
 
 def test_sorting_and_weakest_first(client, login_as):
     login_as("province")
-    page = client.get("/reports/coverage?unit=10&sort=-members").get_data(as_text=True)
+    page = client.get("/reports/coverage?unit=10&map=2025-06-30&sort=-members").get_data(as_text=True)
     members = [r["members"] for r in page_rows(page).values()]
     assert members == sorted(members, reverse=True) and len(set(members)) > 1
-    page = client.get("/reports/coverage?unit=10&sort=worst").get_data(as_text=True)
+    page = client.get("/reports/coverage?unit=10&map=2025-06-30&sort=worst").get_data(as_text=True)
     trained = [r["trained_pct"] for r in page_rows(page).values()]
     assert trained == sorted(trained)
-    assert 'aria-sort' in client.get("/reports/coverage?unit=10&sort=name").get_data(as_text=True)
+    assert 'aria-sort' in client.get("/reports/coverage?unit=10&map=2025-06-30&sort=name").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("user, url, status", [
@@ -493,9 +496,9 @@ def test_sorting_and_weakest_first(client, login_as):
     ("district", "/reports/coverage.xlsx?unit=10&by=district", 404),
     ("district", "/reports/gaps?unit=10", 404),
     ("province", "/reports/coverage?unit=001", 404),
-    ("district", f"/reports/coverage?unit={BAN_PHO}", 200),
-    ("youth", f"/reports/coverage?unit={BAN_PHO}", 200),
-    ("admin", "/reports/coverage?unit=10", 200),
+    ("district", f"/reports/coverage?unit={BAN_PHO}&map=2025-06-30", 200),
+    ("youth", f"/reports/coverage?unit={BAN_PHO}&map=2025-06-30", 200),
+    ("admin", "/reports/coverage?unit=10&map=2025-06-30", 200),
 ])
 @pytest.mark.bare
 def test_units_outside_the_area_answer_404(client, login_as, user, url, status):
@@ -507,8 +510,8 @@ def test_admin_sees_all_provinces(client, login_as):
     login_as("admin")
     page = client.get("/reports/coverage").get_data(as_text=True)
     rows = page_rows(page)
-    assert list(rows) == ["Tỉnh Lào Cai"]
-    assert rows["Tỉnh Lào Cai"]["villages"] == 1562
+    assert list(rows) == ["Tỉnh Lào Cai"]  # new Lào Cai (15): the provinces of today's map
+    assert rows["Tỉnh Lào Cai"]["villages"] == 1562 + 1372  # old Lào Cai's and old Yên Bái's
     response = client.get("/reports/coverage.csv")
     assert response.status_code == 200 and len(csv_rows(response.get_data(as_text=True))) == 1
 
@@ -521,7 +524,7 @@ def test_bad_input_gets_an_error_next_to_the_field(client, login_as):
     page = response.get_data(as_text=True)
     assert 'id="as_of-error"' in page and 'id="to-error"' in page and 'id="by-error"' in page
     assert "Traceback" not in page
-    assert client.get("/reports/coverage?unit=085&by=province").status_code == 400
+    assert client.get("/reports/coverage?unit=085&by=province&as_of=2023-06-30").status_code == 400
     assert client.get("/reports/coverage.csv?by=hamlet").status_code == 400
 
 
@@ -541,9 +544,10 @@ def test_country_totals_use_the_same_definitions(app):
 
     with app.app_context():
         lao_cai = db.session.scalar(select(AdminUnit).where(AdminUnit.code == "10"))
+        new_lao_cai = unit_by_code("15")  # all the demo lies in it today (old Lào Cai and old Yên Bái)
         for as_of in (date(2022, 6, 1), date(2023, 6, 30), None):
             country = country_summary(as_of)
-            province = summary(lao_cai, as_of)
+            province = summary(new_lao_cai, as_of, map_day=today())  # that date's figures, today's map
             fields = ("villages", "teams", "members", "memberships", "youth_union_members", "leaders",
                       "trained_members", "sessions_held")
             assert [getattr(country, f) for f in fields] == [getattr(province, f) for f in fields]

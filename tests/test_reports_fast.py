@@ -17,6 +17,8 @@ from sqlalchemy import delete, insert, select, text, update
 from cdt.auth.models import User
 from cdt.extensions import db
 from cdt.geo.models import LEVELS, AdminUnit
+from cdt.geo.queries import unit_by_code
+from cdt.geo.within import valid_on, within
 from cdt.registry import services
 from cdt.registry.models import Membership, Person, Team
 from cdt.reports import queries
@@ -25,8 +27,10 @@ from cdt.training import services as training
 from cdt.training.models import TrainingSession, TrainingTopic
 from tests.factories import gen_person, gen_team, gen_village
 
-BAN_PHO = "02866"
+BAN_PHO = "02866"  # old Xã Bản Phố: since 2025-07-01 in new Xã Bắc Hà (NEW_BAC_HA)
 BAC_HA = "085"
+NEW_BAC_HA = "02839"
+NEW_LAO_CAI = "15"
 
 
 @contextmanager
@@ -37,13 +41,13 @@ def as_admin(app):
 
 
 def unit(code: str) -> AdminUnit:
-    return db.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+    return unit_by_code(code)  # as the app reads a code: today's unit, else the last one that ended
 
 
 def teams_in(code: str) -> list[Team]:
-    u = unit(code)
+    """Active teams in the unit (an ended one: those that were in it on its last day)."""
     return list(db.session.scalars(
-        select(Team).where(getattr(Team, f"{u.level}_id") == u.id, Team.status == "active").order_by(Team.id)))
+        select(Team).where(within(Team, unit(code)), Team.status == "active").order_by(Team.id)))
 
 
 def current(team: Team) -> list[Membership]:
@@ -110,14 +114,14 @@ def assert_exact_everywhere() -> int:
     assert queries.fast_path_applies(today)
     assert_stat_exact()
     compared = 0
+    # Today's map (the fast path's): each province by its children, each of those by theirs.
     cases = [(None, "province")]
-    for province in db.session.scalars(select(AdminUnit).where(AdminUnit.level == "province",
+    for province in db.session.scalars(select(AdminUnit).where(AdminUnit.level == "province", valid_on(AdminUnit, today),
                                                                AdminUnit.id.in_(select(Team.province_id)))):
-        cases += [(province, "district"), (province, "province")]
-        for district in db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == province.id)):
-            cases += [(district, "commune"), (district, "district")]
-    for commune in db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == unit(BAC_HA).id)):
-        cases += [(commune, "village"), (commune, "commune")]
+        cases += [(province, province.child_level), (province, "province")]
+        for child in db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id == province.id,
+                                                                valid_on(AdminUnit, today))):
+            cases += [(child, child.child_level), (child, child.level)]
     for parent, level in cases:
         fast, live = rows(parent, level, True), rows(parent, level, False)
         assert fast == live, (parent.code if parent else None, level)
@@ -231,16 +235,17 @@ def test_fast_path_equals_live_and_recount_after_many_changes(app, runner, tmp_p
         ["Nguyen Van Nhap", "nam", "1985-07-30", "kinh", "0912-777-003", "", "x", "", "02866-003", "member"],
         ])
         path.write_text(out.getvalue(), encoding="utf-8")
-        result = runner.invoke(args=["cdt", "import", "members", str(path), "--commune", BAN_PHO, "--lang", "en"])
+        result = runner.invoke(args=["cdt", "import", "members", str(path), "--commune", NEW_BAC_HA, "--lang", "en"])
         assert result.exit_code == 0, result.output
         assert db.session.scalar(select(Person.id).where(Person.full_name == "Vàng A Nhập")) is not None
         assert_stat_exact()
         # 9. Bulk SQL outside the services: a whole district's youth flag, a membership deleted,
         #    memberships inserted in bulk (Core executemany, as the demo builder does).
         bac_ha = unit(BAC_HA)
-        db.session.execute(update(Person).where(Person.district_id == bac_ha.id).values(youth_union=True))
-        newcomers = db.session.scalars(select(Person.id).where(Person.district_id == unit("086").id)
+        db.session.execute(update(Person).where(within(Person, bac_ha)).values(youth_union=True))
+        newcomers = db.session.scalars(select(Person.id).where(within(Person, unit("086")))
                                        .order_by(Person.id).limit(5)).all()
+        assert len(newcomers) == 5
         db.session.execute(insert(Membership), [
             {"person_id": pid, "team_id": t1.id, "role": "member", "joined_on": today} for pid in newcomers])
         victim = db.session.scalar(select(Membership.id).where(Membership.left_on.is_(None)).order_by(Membership.id))
@@ -325,30 +330,33 @@ def test_report_uses_the_fast_path_today_and_live_otherwise(app, monkeypatch):
 
     monkeypatch.setattr(queries, "_fast_teams_members", spy)
     with app.app_context():
-        province = unit("10")
-        today_rows = queries.coverage(province, "district")
-        assert calls == ["district"]
+        province = unit(NEW_LAO_CAI)
+        today_rows = queries.coverage(province, "commune")
+        assert calls == ["commune"]
         queries.country_summary()
-        assert calls == ["district", None]
-        past = queries.coverage(province, "district", queries.today() - timedelta(days=1))
-        queries.coverage(province, "district", date(2023, 3, 1))
-        assert calls == ["district", None]
+        assert calls == ["commune", None]
+        past = queries.coverage(province, "commune", queries.today() - timedelta(days=1))
+        queries.coverage(province, "commune", date(2023, 3, 1))
+        # Another map than today's (old Lào Cai's, or 2023's figures regrouped): the live query.
+        queries.coverage(unit("10"), "district")
+        queries.coverage(province, "commune", queries.today(), map_day=date(2025, 7, 1))
+        assert calls == ["commune", None]
         # The demo's figures, both ways (nothing changed yesterday).
         assert [r.members for r in today_rows] == [r.members for r in past]
-        assert sum(r.teams for r in today_rows) == 1562 and sum(r.members for r in today_rows) == 7363
+        assert sum(r.teams for r in today_rows) == 2934 and sum(r.members for r in today_rows) == 14253
 
 
 def test_stats_rebuild_repairs_team_stat(app, runner):
     with app.app_context():
-        province = unit("10")
-        expected = rows(province, "district", False)
+        province = unit(NEW_LAO_CAI)
+        expected = rows(province, "commune", False)
         db.session.execute(update(TeamStat).values(members=TeamStat.members + 1))
         db.session.execute(delete(TeamStat).where(TeamStat.team_id == teams_in(BAN_PHO)[0].id))
         db.session.commit()
-        assert rows(province, "district", True) != expected
+        assert rows(province, "commune", True) != expected
     result = runner.invoke(args=["cdt", "stats", "rebuild"])
     assert result.exit_code == 0, result.output
-    assert "1,562 teams" in result.output
+    assert "2,934 teams" in result.output
     with app.app_context():
-        assert rows(province, "district", True) == expected
+        assert rows(province, "commune", True) == expected
         assert_stat_exact()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from cdt.auth.models import User
 from cdt.auth.scope import get_in_area, ids_in_area, user_commune
+from cdt.core import clock
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import ancestor_ids, containing, valid_on, within
@@ -24,10 +25,16 @@ BAC_HA = "085"
 BAN_PHO = "02866"
 LUNG_PHINH = "02848"
 BAN_PHO_VILLAGE = "02866-001"
+NEW_BAC_HA = "02839"  # the commune account's area since the 2025 reform (old Bản Phố lies in it)
 
 
-def unit(code: str) -> AdminUnit:
-    return db.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+OLD_DAY = date(2023, 6, 30)
+
+
+def unit(code: str, on: date | None = None) -> AdminUnit:
+    from cdt.geo.queries import unit_by_code
+
+    return unit_by_code(code, on)  # a code is unique on a date (None: today)
 
 
 def user(username: str) -> User:
@@ -47,10 +54,11 @@ def _up(parents: dict[int, int | None], unit_id: int | None) -> set[int]:
     return found
 
 
-@pytest.mark.parametrize("code", ["10", BAC_HA, BAN_PHO, BAN_PHO_VILLAGE])
+@pytest.mark.parametrize("code", ["15", "02839", BAN_PHO_VILLAGE])
 def test_within_equals_a_walk_up_the_unit_tree(app, code):
-    """Teams (by village), people (by commune), units and team_stat rows inside a unit: the same
-    rows as walking each row's place up the parent links."""
+    """Teams (by village), people (by commune), units and team_stat rows inside a unit of today's
+    map: the same rows as walking each row's place up the parent links (today's). Units of the
+    map before the 2025 reform: tests/test_map_2025.py."""
     with app.app_context():
         parents = _parents()
         target = unit(code)
@@ -60,8 +68,10 @@ def test_within_equals_a_walk_up_the_unit_tree(app, code):
         assert set(db.session.scalars(select(Team.id).where(within(Team, target)))) == expected
         assert set(db.session.scalars(select(TeamStat.team_id).where(within(TeamStat, target)))) == expected
 
-        units = {u for u in parents if target.id in _up(parents, u)}
-        assert set(db.session.scalars(select(AdminUnit.id).where(within(AdminUnit, target)))) == units
+        today = {u for u in db.session.scalars(select(AdminUnit.id).where(valid_on(AdminUnit, clock.today())))}
+        units = {u for u in parents if target.id in _up(parents, u)} & today
+        assert set(db.session.scalars(select(AdminUnit.id).where(
+            within(AdminUnit, target), AdminUnit.id.in_(today)))) == units
 
         people = dict(db.session.execute(select(Person.id, Person.commune_id)).all())
         inside = {p for p, commune in people.items() if target.id in _up(parents, commune)}
@@ -77,7 +87,9 @@ def test_within_nothing_and_everything(app):
         village = unit(BAN_PHO_VILLAGE)
         assert db.session.scalar(select(func.count()).select_from(TrainingSession)
                                  .where(within(TrainingSession, village))) == 0
-        assert ancestor_ids(village) == [village.province_id, village.district_id, village.commune_id, village.id]
+        assert ancestor_ids(village) == [village.province_id, village.commune_id, village.id]  # no district today
+        old = unit(BAN_PHO, OLD_DAY)
+        assert ancestor_ids(village, OLD_DAY) == [old.province_id, old.district_id, old.id, village.id]
 
 
 def _session(title: str, area: AdminUnit) -> TrainingSession:
@@ -91,7 +103,7 @@ def _session(title: str, area: AdminUnit) -> TrainingSession:
 def test_sessions_inside_an_area_and_sessions_serving_a_place(app):
     with app.app_context():
         rows = [_session("p", unit("10")), _session("d", unit(BAC_HA)), _session("c", unit(BAN_PHO)),
-                _session("s", unit(LUNG_PHINH))]
+                _session("s", unit(LUNG_PHINH, OLD_DAY))]
         db.session.add_all(rows)
         db.session.flush()
         ours = TrainingSession.title.in_(["p", "d", "c", "s"])
@@ -101,7 +113,7 @@ def test_sessions_inside_an_area_and_sessions_serving_a_place(app):
 
         assert titles(within(TrainingSession, unit(BAC_HA))) == {"d", "c", "s"}
         assert titles(within(TrainingSession, unit(BAN_PHO))) == {"c"}
-        assert titles(containing(TrainingSession, unit(BAN_PHO_VILLAGE))) == {"p", "d", "c"}
+        assert titles(containing(TrainingSession, unit(BAN_PHO_VILLAGE), OLD_DAY)) == {"p", "d", "c"}
         assert titles(containing(TrainingSession, unit(BAC_HA))) == {"p", "d"}
         assert rows[2].area_id == unit(BAN_PHO).id and rows[2].commune_id == unit(BAN_PHO).id
         db.session.rollback()
@@ -143,7 +155,7 @@ def test_import_template_lists_the_villages_valid_today(app, login_as):
     starting tomorrow is not."""
     today = date.today()
     with app.app_context():
-        commune = unit(BAN_PHO)
+        commune = unit(NEW_BAC_HA)  # the commune account's area
         _village(commune, 901, None, today + timedelta(days=1))
         _village(commune, 902, None, today - timedelta(days=1))
         _village(commune, 903, today + timedelta(days=1), None)
@@ -152,17 +164,17 @@ def test_import_template_lists_the_villages_valid_today(app, login_as):
     response = client.get("/members/import/template.xlsx")
     assert response.status_code == 200
     listed = [c.value for c in load_workbook(io.BytesIO(response.data)).worksheets[1]["A"]]
-    assert f"{BAN_PHO}-901" in listed and BAN_PHO_VILLAGE in listed
-    assert f"{BAN_PHO}-902" not in listed and f"{BAN_PHO}-903" not in listed
+    assert f"{NEW_BAC_HA}-901" in listed and BAN_PHO_VILLAGE in listed
+    assert f"{NEW_BAC_HA}-902" not in listed and f"{NEW_BAC_HA}-903" not in listed
 
 
 def test_scope_loaders_and_the_users_commune(app):
     with app.app_context():
         commune_user, district_user = user("commune"), user("district")
-        assert user_commune(commune_user).code == BAN_PHO
+        assert user_commune(commune_user).code == NEW_BAC_HA
         assert user_commune(district_user) is None and user_commune(user("admin")) is None
-        ours = db.session.scalar(select(Team).where(Team.commune_id == unit(BAN_PHO).id).limit(1))
-        theirs = db.session.scalar(select(Team).where(Team.commune_id == unit(LUNG_PHINH).id).limit(1))
+        ours = db.session.scalar(select(Team).where(within(Team, unit(BAN_PHO))).limit(1))
+        theirs = db.session.scalar(select(Team).where(within(Team, unit(LUNG_PHINH, OLD_DAY))).limit(1))
         assert get_in_area(Team, str(ours.id), commune_user) is ours
         assert get_in_area(Team, theirs.id, commune_user) is None
         assert get_in_area(Team, theirs.id, district_user) is theirs
@@ -177,9 +189,13 @@ def test_gap_queries_scope_themselves(app, kind):
     """A gap list asked for everything lists only what lies in the user's area: a commune officer
     sees the gaps of their commune, the district's staff those of the district."""
     with app.app_context():
+        # Communes of today's map (the demo applied the 2025 reform): the commune account's, another
+        # of old Bắc Hà's area, one elsewhere. Old Huyện Bắc Hà's account reads the district's villages
+        # as on its last day: none of these villages made today.
         elsewhere = db.session.scalar(select(AdminUnit).where(
-            AdminUnit.level == "commune", AdminUnit.district_id != unit(BAC_HA).id).order_by(AdminUnit.code))
-        for commune in (unit(BAN_PHO), unit(LUNG_PHINH), elsewhere):
+            AdminUnit.level == "commune", AdminUnit.valid_from.is_not(None),
+            AdminUnit.code.not_in([NEW_BAC_HA, LUNG_PHINH])).order_by(AdminUnit.code))
+        for commune in (unit(NEW_BAC_HA), unit(LUNG_PHINH), elsewhere):
             _village(commune, 901, None, None)  # no team
             village = _village(commune, 902, None, None)
             db.session.flush()
@@ -193,7 +209,13 @@ def test_gap_queries_scope_themselves(app, kind):
             rows = db.session.execute(report_queries.gap_statement(kind, None, user=who)).all()
             return {row[0].commune_id for row in rows}
 
-        assert {unit(BAN_PHO).id, unit(LUNG_PHINH).id, elsewhere.id} <= communes(admin)
-        assert communes(district_user) == {u.id for u in db.session.scalars(select(AdminUnit).where(
-            AdminUnit.id.in_(communes(admin)), AdminUnit.district_id == unit(BAC_HA).id))}
-        assert communes(commune_user) == {unit(BAN_PHO).id}
+        assert {unit(NEW_BAC_HA).id, unit(LUNG_PHINH).id, elsewhere.id} <= communes(admin)
+        if kind == "untrained":  # people: their commune today, a successor of the district's communes
+            from cdt.geo.queries import successors
+
+            found = communes(district_user)
+            assert found and found <= {u.id for u in successors(unit(BAC_HA))}
+        else:
+            assert communes(district_user) == {u.id for u in db.session.scalars(select(AdminUnit).where(
+                AdminUnit.id.in_(communes(admin)), AdminUnit.district_id == unit(BAC_HA).id))}
+        assert communes(commune_user) == {unit(NEW_BAC_HA).id}

@@ -3,6 +3,7 @@ AuditEvent in the caller's transaction; the caller commits."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -40,7 +41,7 @@ def check_username(username: str) -> str:
     return username
 
 
-def resolve_area(role: str, code: str | None) -> AdminUnit | None:
+def resolve_area(role: str, code: str | None, day: date | None = None) -> AdminUnit | None:
     """The area a user of `role` gets from a GSO code; AccountError when it does not fit."""
     if role not in ROLES:
         raise AccountError(_l("Unknown role."), "role")
@@ -52,7 +53,9 @@ def resolve_area(role: str, code: str | None) -> AdminUnit | None:
         return None
     if not code:
         raise AccountError(_l("This role needs an area."), "area_code")
-    unit = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+    from cdt.geo.queries import unit_by_code
+
+    unit = unit_by_code(code, day)  # the unit the code names on the day (None: today)
     if unit is None:
         raise AccountError(_l("No administrative unit has the code %(code)s.", code=code), "area_code")
     if unit.level not in levels:

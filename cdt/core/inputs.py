@@ -11,6 +11,7 @@ answered 400 (the translated error page) before any view runs.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -44,6 +45,15 @@ def to_int(value: Any, default: int | None = None, *, minimum: int = MIN_INT,
 def int_arg(name: str, default: int | None = None, **bounds: int) -> int | None:
     """An integer from the query string (see `to_int`)."""
     return to_int(request.args.get(name), default, **bounds)
+
+
+def date_arg(name: str) -> date | None:
+    """A date (YYYY-MM-DD) from the query string; None when absent or not a date."""
+    value = request.args.get(name) or ""
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
 
 
 def page_arg(name: str = "page") -> int:

@@ -4,12 +4,70 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import case, select
+from sqlalchemy.orm import aliased
 
 from cdt.auth.scope import area_condition
+from cdt.core.clock import today
 from cdt.extensions import db
-from cdt.geo.models import LEVEL_DEPTH, AdminUnit
+from cdt.geo.models import LEVEL_DEPTH, LEVELS, AdminUnit, UnitSuccession
 from cdt.geo.within import ancestor_ids, valid_on, within
+
+
+def by_code(code: str, day: date | None = None, *conditions):
+    """SELECT of the unit a GSO code names on a day (None: today): the one valid then, else the
+    last one with that code that had ended by then (an ended unit: the caller answers with its
+    successors). A code is unique on a date, not forever: never look a code up without a day."""
+    day = day or today()
+    return (
+        select(AdminUnit)
+        .where(AdminUnit.code == code, (AdminUnit.valid_from.is_(None)) | (AdminUnit.valid_from <= day), *conditions)
+        .order_by(case((valid_on(AdminUnit, day), 0), else_=1), AdminUnit.valid_to.desc().nulls_first())
+        .limit(1)
+    )
+
+
+def unit_by_code(code: str, day: date | None = None, level: str | None = None) -> AdminUnit | None:
+    """The unit a code names on a day (see by_code), whatever the user's area (CLI, loaders)."""
+    return db.session.scalar(by_code(code, day, *([AdminUnit.level == level] if level else [])))
+
+
+def levels_on(day: date | None = None) -> list[str]:
+    """The levels of the map valid on the day (None: today), top-down: the 2025 map has no
+    districts. Villages are always a level (they outlive the maps)."""
+    day = day or today()
+    found = set(db.session.scalars(select(AdminUnit.level).where(
+        AdminUnit.level != "village", valid_on(AdminUnit, day)).distinct()))
+    return [level for level in LEVELS if level in found or level == "village"]
+
+
+def ended(unit: AdminUnit, day: date | None = None) -> bool:
+    """Whether the unit had ended by the day (None: today)."""
+    return unit.valid_to is not None and unit.valid_to < (day or today())
+
+
+def successors(unit: AdminUnit) -> list[AdminUnit]:
+    """The units that took over an ended unit's area, by code (a district, abolished in 2025 with
+    no successor of its own: the successors of its communes)."""
+    Old = aliased(AdminUnit)
+    stmt = select(AdminUnit).join(UnitSuccession, UnitSuccession.successor_id == AdminUnit.id)
+    if unit.level == "district":
+        stmt = stmt.join(Old, Old.id == UnitSuccession.predecessor_id).where(Old.district_id == unit.id,
+                                                                            Old.level == "commune")
+    else:
+        stmt = stmt.where(UnitSuccession.predecessor_id == unit.id)
+    return list(db.session.scalars(stmt.distinct().order_by(AdminUnit.code)))
+
+
+def succession_of(unit: AdminUnit) -> tuple[list[UnitSuccession], list[UnitSuccession]]:
+    """(predecessors, successors) of a unit as succession rows, by code."""
+    before = db.session.scalars(
+        select(UnitSuccession).join(AdminUnit, AdminUnit.id == UnitSuccession.predecessor_id)
+        .where(UnitSuccession.successor_id == unit.id).order_by(AdminUnit.code)).all()
+    after = db.session.scalars(
+        select(UnitSuccession).join(AdminUnit, AdminUnit.id == UnitSuccession.successor_id)
+        .where(UnitSuccession.predecessor_id == unit.id).order_by(AdminUnit.code)).all()
+    return list(before), list(after)
 
 
 def ancestors(unit: AdminUnit) -> list[AdminUnit]:
@@ -41,25 +99,31 @@ def _in_area_or_404(unit: AdminUnit | None) -> AdminUnit:
     return unit
 
 
-def unit_in_area(code: str) -> AdminUnit | None:
-    """The unit with this GSO code when it lies in the user's area; None otherwise."""
-    return db.session.scalar(select(AdminUnit).where(AdminUnit.code == code, area_condition(AdminUnit)))
+def unit_in_area(code: str, day: date | None = None) -> AdminUnit | None:
+    """The unit this GSO code names on the day (by_code; None: today) when it lies in the user's
+    area; None otherwise."""
+    return db.session.scalar(by_code(code, day, area_condition(AdminUnit)))
 
 
-def unit_in_area_or_404(code: str) -> AdminUnit:
-    """The unit with this GSO code when it lies in the user's area; 404 otherwise."""
-    return _in_area_or_404(unit_in_area(code))
+def unit_in_area_or_404(code: str, day: date | None = None) -> AdminUnit:
+    """The unit this GSO code names on the day when it lies in the user's area; 404 otherwise."""
+    return _in_area_or_404(unit_in_area(code, day))
 
 
-def commune_in_area(code: str | None = None, *, commune_id: int | None = None) -> AdminUnit | None:
-    """The commune with this GSO code (or id) when it lies in the user's area; None otherwise."""
+def commune_in_area(code: str | None = None, *, commune_id: int | None = None,
+                    day: date | None = None) -> AdminUnit | None:
+    """The commune this GSO code names on the day (None: today), or with this id, when it lies in
+    the user's area; None otherwise."""
     if not code and commune_id is None:
         return None
-    condition = AdminUnit.code == code if code else AdminUnit.id == commune_id
-    return db.session.scalar(select(AdminUnit).where(condition, AdminUnit.level == "commune",
+    if code:
+        return db.session.scalar(by_code(code, day, AdminUnit.level == "commune", area_condition(AdminUnit)))
+    return db.session.scalar(select(AdminUnit).where(AdminUnit.id == commune_id, AdminUnit.level == "commune",
                                                      area_condition(AdminUnit)))
 
 
-def commune_in_area_or_404(code: str | None = None, *, commune_id: int | None = None) -> AdminUnit:
-    """The commune with this GSO code (or id) when it lies in the user's area; 404 otherwise."""
-    return _in_area_or_404(commune_in_area(code, commune_id=commune_id))
+def commune_in_area_or_404(code: str | None = None, *, commune_id: int | None = None,
+                           day: date | None = None) -> AdminUnit:
+    """The commune this GSO code names on the day (or with this id) when it lies in the user's
+    area; 404 otherwise."""
+    return _in_area_or_404(commune_in_area(code, commune_id=commune_id, day=day))

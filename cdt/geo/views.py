@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from cdt.geo.queries import breadcrumbs, unit_in_area_or_404
+from cdt.core.inputs import date_arg
+from cdt.geo.queries import breadcrumbs, ended, succession_of, unit_in_area_or_404
 from cdt.reports.queries import country_summary, coverage, summary
 
 bp = Blueprint("geo", __name__)
@@ -25,7 +26,13 @@ def units():
 @bp.get("/units/<code>")
 @login_required
 def unit(code: str):
-    unit = unit_in_area_or_404(code)
+    """A unit of the map valid on `on` (default today; a code is unique on a date), with its
+    predecessors or successors. An ended unit shows what lay in it on its last day."""
+    unit = unit_in_area_or_404(code, date_arg("on"))
     totals = summary(unit)
     rows = coverage(unit, unit.child_level) if unit.child_level else []
-    return render_template("geo/unit.html", unit=unit, totals=totals, rows=rows, crumbs=breadcrumbs(unit))
+    predecessors, successors = succession_of(unit)
+    on = unit.valid_to.isoformat() if ended(unit) else None  # links stay on the unit's map
+    return render_template("geo/unit.html", unit=unit, totals=totals, rows=rows, crumbs=breadcrumbs(unit),
+                           predecessors=predecessors, successors=successors, on=on,
+                           crumb_args={"on": on} if on else None)

@@ -13,7 +13,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
-from sqlalchemy import select
 
 import_group = AppGroup("import", help="Import records from files.")
 
@@ -26,14 +25,12 @@ import_group = AppGroup("import", help="Import records from files.")
 def import_members(file: Path, commune_code: str, dry_run: bool, lang: str | None) -> None:
     """Import a member list (.xlsx or .csv) into the teams of one commune."""
     from cdt.core.text import ascii_digits
-    from cdt.extensions import db
-    from cdt.geo.models import AdminUnit
+    from cdt.geo.queries import unit_by_code
     from cdt.registry.transfer.importing import MAX_FILE_BYTES, ImportConflict, ImportFileError, commit, prepare
 
     locale = lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "vi")
     with force_locale(locale):
-        commune = db.session.scalar(select(AdminUnit).where(AdminUnit.code == ascii_digits(commune_code).strip(),
-                                                            AdminUnit.level == "commune"))
+        commune = unit_by_code(ascii_digits(commune_code).strip(), level="commune")  # today's map first
         if commune is None:
             raise click.ClickException(f"unknown commune code: {commune_code}")
         if file.stat().st_size > MAX_FILE_BYTES:

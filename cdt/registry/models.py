@@ -64,7 +64,7 @@ class AreaColumns:
     """Ancestor ids of the place a row belongs to; what area scoping filters on."""
 
     province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
-    district_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
 
     def place_in(self, unit: AdminUnit) -> None:

@@ -1,4 +1,4 @@
-"""`flask cdt report coverage [--unit CODE] --by LEVEL [--format csv|table] [--as-of DATE]`."""
+"""`flask cdt report coverage [--unit CODE] --by LEVEL [--format csv|table] [--as-of DATE] [--map DATE]`."""
 from __future__ import annotations
 
 import csv
@@ -7,10 +7,10 @@ from datetime import date
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from cdt.extensions import db
-from cdt.geo.models import LEVEL_DEPTH, LEVELS, AdminUnit
+from cdt.core.clock import today
+from cdt.geo.models import LEVEL_DEPTH, LEVELS
+from cdt.geo.queries import ended, levels_on, successors, unit_by_code
 from cdt.reports.queries import CSV_COLUMNS, coverage
 
 report_group = AppGroup("report", help="Reports.")
@@ -38,16 +38,27 @@ def _parse_level(ctx, param, value):
               help="One row per unit at this level.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "table"]), default="table", show_default=True)
 @click.option("--as-of", "as_of", callback=_parse_date, metavar="YYYY-MM-DD", help="Figures as they stood on a date.")
-def coverage_command(unit_code: str | None, level: str, fmt: str, as_of: date | None) -> None:
-    """Coverage indicators, one row per unit (same figures as /reports/coverage)."""
+@click.option("--map", "map_day", callback=_parse_date, metavar="YYYY-MM-DD",
+              help="Group the figures by the units of the map valid on this date (default: --as-of).")
+def coverage_command(unit_code: str | None, level: str, fmt: str, as_of: date | None, map_day: date | None) -> None:
+    """Coverage indicators, one row per unit (same figures as /reports/coverage), on the map valid
+    on --as-of (or --map). Unit codes are read on that map's date."""
+    day = map_day or as_of or today()
     parent = None
     if unit_code:
-        parent = db.session.scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
+        parent = unit_by_code(unit_code, day)
         if parent is None:
             raise click.ClickException(f"unknown unit code: {unit_code}")
-        if LEVEL_DEPTH[level] < parent.depth:
-            raise click.ClickException(f"--by {level} is above the unit {unit_code} ({parent.level})")
-    rows = coverage(parent, level, as_of)
+        if ended(parent, day):
+            after = ", ".join(f"{u.code} {u.name}" for u in successors(parent)) or "none"
+            raise click.ClickException(
+                f"unit {unit_code} ({parent.name}) ended on {parent.valid_to.isoformat()}; on {day.isoformat()} "
+                f"use its successors: {after}")
+    if level not in levels_on(day):
+        raise click.ClickException(f"no {level} on the map of {day.isoformat()}: use {', '.join(levels_on(day))}")
+    if parent is not None and LEVEL_DEPTH[level] < parent.depth:
+        raise click.ClickException(f"--by {level} is above the unit {unit_code} ({parent.level})")
+    rows = coverage(parent, level, as_of, map_day=day)
     if fmt == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()

@@ -31,6 +31,7 @@ class CoverageFilterForm(AppForm):
     as_of = IsoDateField(_l("Figures as of"), validators=[Optional()])
     period_from = IsoDateField(_l("Sessions held from"), validators=[Optional()], name="from")
     period_to = IsoDateField(_l("Sessions held until"), validators=[Optional()], name="to")
+    map_day = IsoDateField(_l("Units of the map of"), validators=[Optional()], name="map")
 
     def validate_by(self, field):
         if field.data and field.data not in LEVELS:

@@ -55,7 +55,7 @@ class TeamStat(db.Model):
 
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
     province_id: Mapped[int] = mapped_column(Integer)
-    district_id: Mapped[int] = mapped_column(Integer)
+    district_id: Mapped[int | None] = mapped_column(Integer)
     commune_id: Mapped[int] = mapped_column(Integer)
     village_id: Mapped[int] = mapped_column(Integer, index=True)
     # status 'active' and no dissolved_on: active today when no team date lies in the future.

@@ -38,7 +38,7 @@ from cdt.auth.scope import area_condition, scoped
 from cdt.core.clock import today
 from cdt.extensions import db
 from cdt.geo.models import LEVELS, AdminUnit
-from cdt.geo.within import place_column, valid_on, within
+from cdt.geo.within import columns_hold, place_column, placement_day, valid_on, within
 from cdt.registry.models import Membership, Person, Team
 from cdt.reports.models import TeamStat, triggers_installed
 from cdt.training.models import TrainingSession
@@ -113,38 +113,44 @@ def _active_membership(as_of: date):
 
 
 def _aggregates(parent: AdminUnit | None, level: str | None, as_of: date,
-                period_from: date | None = None, period_to: date | None = None, fast: bool = False):
+                period_from: date | None = None, period_to: date | None = None, fast: bool = False,
+                map_day: date | None = None):
     """The four aggregate SELECTs (villages, teams, members, sessions) inside `parent`.
 
-    Grouped by the ancestor column of `level` (labelled unit_id); level None: not grouped
-    (one row each, the totals). These are the definitions; everything else only joins them.
+    Grouped by the unit at `level` (labelled unit_id) of each row's place on `map_day` (default
+    as_of: the placement valid then, cdt.geo.within); level None: not grouped (one row each, the
+    totals). These are the definitions; everything else only joins them.
     fast: teams and members come from team_stat (`_fast_teams_members`, one SELECT returned as
-    both `teams` and `members`); only valid when `fast_path_applies(as_of)`.
+    both `teams` and `members`); only valid when `fast_path_applies(as_of)` and the map is today's.
     """
+    day = map_day or as_of
+
     def grouped(stmt, column):
         if level is None:
             return stmt
-        return stmt.add_columns(column.label("unit_id")).group_by(column)
+        # By the label: the column may be an expression (a dated placement) that PostgreSQL only
+        # accepts grouped by its output name.
+        return stmt.add_columns(column.label("unit_id")).group_by(text("unit_id"))
 
     # Villages per unit.
     village = AdminUnit.__table__.alias("village")
     villages = (
         select(func.count().label("villages"))
         .select_from(village)
-        .where(village.c.level == "village", valid_on(village, as_of), within(village, parent, as_of))
+        .where(village.c.level == "village", valid_on(village, as_of), within(village, parent, day))
     )
-    villages = grouped(villages, None if level is None else place_column(village, level, as_of))
+    villages = grouped(villages, None if level is None else place_column(village, level, day))
 
-    tgroup = None if level is None else place_column(Team, level, as_of)
+    tgroup = None if level is None else place_column(Team, level, day)
     if fast:
         teams = members = _fast_teams_members(parent, level)
     else:
-        teams, members = _live_teams_members(parent, tgroup, as_of, grouped)
-    sessions = _sessions(parent, level, as_of, period_from, period_to, grouped)
+        teams, members = _live_teams_members(parent, tgroup, as_of, grouped, day)
+    sessions = _sessions(parent, level, as_of, period_from, period_to, grouped, day)
     return villages, teams, members, sessions
 
 
-def _live_teams_members(parent: AdminUnit | None, tgroup, as_of: date, grouped):
+def _live_teams_members(parent: AdminUnit | None, tgroup, as_of: date, grouped, day: date):
     """The definitions of teams, leaders, members, memberships, youth and trained, over the rows."""
     # Teams and leaders per unit.
     leader = Membership.__table__.alias("leader")
@@ -160,7 +166,7 @@ def _live_teams_members(parent: AdminUnit | None, tgroup, as_of: date, grouped):
             func.count(case((has_leader, Team.id))).label("leaders"),
         )
         .select_from(Team)
-        .where(_active_team(as_of), within(Team, parent, as_of)),
+        .where(_active_team(as_of), within(Team, parent, day)),
         tgroup,
     )
 
@@ -175,14 +181,14 @@ def _live_teams_members(parent: AdminUnit | None, tgroup, as_of: date, grouped):
         .select_from(Membership)
         .join(Team, Team.id == Membership.team_id)
         .join(Person, Person.id == Membership.person_id)
-        .where(_active_membership(as_of), _active_team(as_of), within(Team, parent, as_of)),
+        .where(_active_membership(as_of), _active_team(as_of), within(Team, parent, day)),
         tgroup,
     )
     return teams, members
 
 
 def _sessions(parent: AdminUnit | None, level: str | None, as_of: date, period_from: date | None,
-              period_to: date | None, grouped):
+              period_to: date | None, grouped, day: date):
     # Held sessions serving a unit inside each row's unit (none at village level: a session
     # serves a commune, a district or a province).
     end = datetime.combine(as_of + timedelta(days=1), time.min)
@@ -191,10 +197,10 @@ def _sessions(parent: AdminUnit | None, level: str | None, as_of: date, period_f
     conditions = [TrainingSession.status == "held", TrainingSession.starts_at < end]
     if period_from is not None:
         conditions.append(TrainingSession.starts_at >= datetime.combine(period_from, time.min))
-    conditions.append(within(TrainingSession, parent, as_of))  # nothing inside a village
+    conditions.append(within(TrainingSession, parent, day))  # nothing inside a village
     sessions = None
     if level != "village":
-        sgroup = None if level is None else place_column(TrainingSession, level, as_of)
+        sgroup = None if level is None else place_column(TrainingSession, level, day)
         if sgroup is not None:
             conditions.append(sgroup.is_not(None))
         sessions = grouped(select(func.count().label("sessions")).where(*conditions), sgroup)
@@ -212,11 +218,13 @@ def _sessions(parent: AdminUnit | None, level: str | None, as_of: date, period_f
 # membership: count - count(DISTINCT person) over the memberships of the few teams that have a
 # member with another current membership (team_stat.shared > 0, a partial index).
 
-def fast_path_applies(as_of: date) -> bool:
+def fast_path_applies(as_of: date, map_day: date | None = None) -> bool:
     """True when team_stat answers exactly for `as_of`: it is today (the registry's time zone), the
-    triggers that keep team_stat are installed, and no team has a relevant date after today
+    figures are grouped on today's map (`map_day` None or today: team_stat's ancestor columns are
+    the rows' latest placement, which holds today when no village placement begins after today),
+    the triggers that keep team_stat are installed, and no team has a relevant date after today
     (team_stat.max_date, an index lookup). Otherwise the live query (the definition) is used."""
-    if as_of != today():
+    if as_of != today() or (map_day is not None and map_day != as_of) or not columns_hold(as_of):
         return False
     if not triggers_installed(db.session.connection()):
         return False
@@ -273,15 +281,19 @@ def _fast_teams_members(parent: AdminUnit | None, level: str | None):
 
 
 def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
-                       period_from: date | None = None, period_to: date | None = None, fast: bool = False):
-    """The single SELECT behind a coverage report: one row per unit at `level` under `parent`.
+                       period_from: date | None = None, period_to: date | None = None, fast: bool = False,
+                       map_day: date | None = None):
+    """The single SELECT behind a coverage report: one row per unit at `level` under `parent`, the
+    units of the map valid on `map_day` (default as_of; an ended parent: its last day), each with
+    the figures of `as_of` of what lay in it on that day.
 
-    fast: teams/members figures from team_stat; only when `fast_path_applies(as_of)`."""
+    fast: teams/members figures from team_stat; only when `fast_path_applies(as_of, map_day)`."""
     if level not in LEVELS:
         raise ValueError(level)
+    day = placement_day(parent, map_day or as_of)
     Unit = AdminUnit.__table__.alias("unit")
     ParentUnit = AdminUnit.__table__.alias("parent_unit")
-    villages, teams, members, sessions = _aggregates(parent, level, as_of, period_from, period_to, fast)
+    villages, teams, members, sessions = _aggregates(parent, level, as_of, period_from, period_to, fast, day)
     villages = villages.subquery("villages")
     same = teams is members
     teams = teams.subquery("teams")
@@ -297,20 +309,22 @@ def coverage_statement(parent: AdminUnit | None, level: str, as_of: date,
         func.coalesce(teams.c.leaders, 0), func.coalesce(members.c.trained, 0),
         func.coalesce(sessions.c.sessions, 0) if sessions is not None else literal(0),
     ]
+    # A village's parent is its commune on the day (the village's place is dated).
+    parent_id = place_column(Unit, "commune", day) if level == "village" else Unit.c.parent_id
     stmt = (
         select(*columns)
         .select_from(Unit)
-        .outerjoin(ParentUnit, ParentUnit.c.id == Unit.c.parent_id)
+        .outerjoin(ParentUnit, ParentUnit.c.id == parent_id)
         .outerjoin(villages, villages.c.unit_id == Unit.c.id)
         .outerjoin(teams, teams.c.unit_id == Unit.c.id)
-        .where(Unit.c.level == level)
+        .where(Unit.c.level == level, valid_on(Unit, day))
         .order_by(Unit.c.code)
     )
     if not same:
         stmt = stmt.outerjoin(members, members.c.unit_id == Unit.c.id)
     if sessions is not None:
         stmt = stmt.outerjoin(sessions, sessions.c.unit_id == Unit.c.id)
-    return stmt.where(within(Unit, parent, as_of))
+    return stmt.where(within(Unit, parent, day))
 
 
 def _prepare() -> None:
@@ -321,11 +335,15 @@ def _prepare() -> None:
 
 
 def coverage(parent: AdminUnit | None, level: str, as_of: date | None = None,
-             period_from: date | None = None, period_to: date | None = None) -> list[CoverageRow]:
-    """One row per unit at `level` inside `parent` (None: the whole loaded country)."""
+             period_from: date | None = None, period_to: date | None = None,
+             map_day: date | None = None) -> list[CoverageRow]:
+    """One row per unit at `level` inside `parent` (None: the whole loaded country), on the map
+    valid on `map_day` (default as_of: `map=` regroups one date's figures by another date's units)."""
     as_of = as_of or today()
+    day = placement_day(parent, map_day or as_of)
     _prepare()
-    stmt = coverage_statement(parent, level, as_of, period_from, period_to, fast=fast_path_applies(as_of))
+    fast = day == as_of and fast_path_applies(as_of, day)
+    stmt = coverage_statement(parent, level, as_of, period_from, period_to, fast=fast, map_day=day)
     return [
         CoverageRow(
             unit_id=r[0], level=r[1], code=r[2], name=r[3], parent_code=r[4], villages=r[5], teams=r[6],
@@ -337,9 +355,9 @@ def coverage(parent: AdminUnit | None, level: str, as_of: date | None = None,
 
 
 def summary(unit: AdminUnit, as_of: date | None = None, period_from: date | None = None,
-            period_to: date | None = None) -> CoverageRow:
+            period_to: date | None = None, map_day: date | None = None) -> CoverageRow:
     """The unit's own figures (distinct counts over the whole unit)."""
-    return coverage(unit, unit.level, as_of, period_from, period_to)[0]
+    return coverage(unit, unit.level, as_of, period_from, period_to, map_day)[0]
 
 
 def country_summary(as_of: date | None = None, period_from: date | None = None,

@@ -18,9 +18,11 @@ from cdt.audit.service import record
 from cdt.core import clock
 from cdt.core.inputs import page_arg
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
+from cdt.core.templating import short_date
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, LEVEL_LABELS, LEVELS, AdminUnit
-from cdt.geo.queries import breadcrumbs, unit_in_area_or_404
+from cdt.geo.queries import breadcrumbs, ended, levels_on, successors, unit_in_area_or_404
+from cdt.geo.within import placement_day
 from cdt.ops.caching import conditional
 from cdt.reports import queries
 from cdt.reports.forms import CoverageFilterForm
@@ -79,6 +81,8 @@ class Report:
         self.as_of = as_of
         self.period_from = form.period_from.data
         self.period_to = form.period_to.data
+        self.map_day = form.map_day.data  # None: the map valid on as_of
+        self.ended = False  # the code names a unit that had ended by the report's date
 
     def args(self, **overrides) -> dict:
         """Query arguments that reproduce this report (for links), with overrides."""
@@ -88,6 +92,7 @@ class Report:
             "as_of": request.args.get("as_of") or None,
             "from": request.args.get("from") or None,
             "to": request.args.get("to") or None,
+            "map": request.args.get("map") or None,
             "sort": request.args.get("sort") or None,
         }
         args.update(overrides)
@@ -105,11 +110,14 @@ def _default_unit() -> AdminUnit | None:
 
 
 def _parse() -> Report:
-    """Read the filter from the query string; 404 for a unit outside the user's area."""
+    """Read the filter from the query string; 404 for a unit outside the user's area. A unit code
+    is read on the report's map date (`map`, else `as_of`, else today): a code is unique on a date."""
     form = CoverageFilterForm(formdata=request.args)
-    code = (request.args.get("unit") or "").strip()
-    unit = unit_in_area_or_404(code) if code else _default_unit()
     valid = form.validate()
+    as_of = form.as_of.data or clock.today()
+    day = form.map_day.data or as_of
+    code = (request.args.get("unit") or "").strip()
+    unit = unit_in_area_or_404(code, day) if code else _default_unit()
     level = None
     child = unit.child_level if unit is not None else "province"
     if valid:
@@ -117,13 +125,22 @@ def _parse() -> Report:
         if level is not None and unit is not None and LEVEL_DEPTH[level] <= unit.depth:
             form.by.errors.append(_("Choose a level below %(unit)s.", unit=unit.name))
             valid = False
+        elif level is not None:
+            existing = levels_on(placement_day(unit, day))
+            if level not in existing:
+                form.by.errors.append(_(
+                    "There is no %(level)s on the map of %(date)s; choose one of: %(levels)s.",
+                    level=str(LEVEL_LABELS[level]).lower(), date=short_date(placement_day(unit, day)),
+                    levels=", ".join(str(LEVEL_LABELS[lv]).lower() for lv in existing)))
+                valid = False
     if not valid:
         level = None
-    as_of = form.as_of.data or clock.today()
     report = Report(form, unit, level, as_of)
     report.valid = valid
     report.child_level = child
+    report.ended = bool(code) and unit is not None and ended(unit, day)
     return report
+
 
 
 def _sorted(rows: list, sort: str) -> tuple[list, str]:
@@ -155,18 +172,23 @@ def _levels_below(unit: AdminUnit | None) -> list[SelectChoice]:
 @login_required
 def coverage():
     report = _parse()
+    if report.ended:
+        # An ended unit asked for a later date: its successors, each a link to its report.
+        return render_template("reports/ended.html", unit=report.unit, successors=successors(report.unit),
+                               report=report, args=report.args(unit=None, map=None)), 404
     form = report.form
     form.by.choices = _levels_below(report.unit) or [SelectChoice(report.unit.level, report.unit.level_label)]
     totals = None
     if not report.valid:
         pass
     elif report.unit is not None:
-        totals = queries.summary(report.unit, report.as_of, report.period_from, report.period_to)
+        totals = queries.summary(report.unit, report.as_of, report.period_from, report.period_to, report.map_day)
     else:
         totals = queries.country_summary(report.as_of, report.period_from, report.period_to)
     rows = []
     if report.valid and report.level is not None:
-        rows = queries.coverage(report.unit, report.level, report.as_of, report.period_from, report.period_to)
+        rows = queries.coverage(report.unit, report.level, report.as_of, report.period_from, report.period_to,
+                                report.map_day)
     sort = request.args.get("sort") or "code"
     rows, sort = _sorted(rows, sort)
     page = page_arg()
@@ -194,9 +216,12 @@ def _crumb_args(report: Report) -> dict:
 
 
 def _export_rows(report: Report) -> list:
+    if report.ended:
+        abort(404)
     if not report.valid or report.level is None:
         abort(400)
-    return queries.coverage(report.unit, report.level, report.as_of, report.period_from, report.period_to)
+    return queries.coverage(report.unit, report.level, report.as_of, report.period_from, report.period_to,
+                            report.map_day)
 
 
 def _filename(report: Report, extension: str) -> str:
@@ -248,6 +273,13 @@ def coverage_xlsx():
             value = level_names[row.level] if key == "level" else getattr(row, key)
             line.append(value)
         values.append(line)
+    # A report sent upward has a total row: the unit's own figures (a person in two rows counts
+    # once), as on the page; the CSV keeps the CLI's rows only.
+    if report.unit is not None:
+        totals = queries.summary(report.unit, report.as_of, report.period_from, report.period_to, report.map_day)
+    else:
+        totals = queries.country_summary(report.as_of, report.period_from, report.period_to)
+    values.append(["", "", _("Total"), ""] + [getattr(totals, key) for key, _label in XLSX_COLUMNS[4:]])
     title = _("Coverage") + " " + (report.unit.name if report.unit is not None else _("All provinces"))
     data = write_xlsx([str(label) for _key, label in XLSX_COLUMNS], values, title,
                       column_widths=[10, 10, 32, 10] + [12] * (len(XLSX_COLUMNS) - 4))

@@ -20,7 +20,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import Label
 
@@ -141,9 +141,11 @@ def _member_statement(args) -> Any:
         .outerjoin(Membership, and_(*on_membership))
         .outerjoin(Team, Team.id == Membership.team_id)
         .outerjoin(Village, Village.id == Team.village_id)
-        # The team's commune and district; the person's own when they are in no team.
+        # The team's commune and district; the person's own when they are in no team. The 2025 map
+        # has no districts: the district columns are then empty.
         .join(Commune, Commune.id == func.coalesce(Team.commune_id, Person.commune_id))
-        .join(District, District.id == func.coalesce(Team.district_id, Person.district_id))
+        .outerjoin(District, District.id == case((Team.id.is_not(None), Team.district_id),
+                                                 else_=Person.district_id))
         .where(Person.id.in_(people))
     )
     if filters.village:
@@ -239,7 +241,7 @@ def _team_statement(args) -> Any:
         )
         .join(Village, Village.id == Team.village_id)
         .join(Commune, Commune.id == Team.commune_id)
-        .join(District, District.id == Team.district_id)
+        .outerjoin(District, District.id == Team.district_id)  # none on the 2025 map
         .outerjoin(leader, and_(leader.team_id == Team.id, leader.role == "leader", leader.left_on.is_(None)))
         .outerjoin(leader_person, leader_person.id == leader.person_id)
         .outerjoin(counts, counts.c.team_id == Team.id)
