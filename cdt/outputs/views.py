@@ -1,0 +1,339 @@
+"""Pages of the outputs feature: the indicator catalogue, the commune's month entry, months
+(deadline, locks) and the late and missing list. Units come through the area loaders (404
+outside the user's area); the figures through cdt.outputs.queries; writes through services."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from cdt.auth.scope import can, permission_required, user_commune
+from cdt.core.forms import EmptyForm
+from cdt.core.inputs import page_arg
+from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
+from cdt.extensions import db
+from cdt.geo.models import LEVEL_DEPTH, AdminUnit
+from cdt.geo.queries import breadcrumbs, commune_in_area_or_404, unit_in_area_or_404
+from cdt.outputs import entry as entry_input
+from cdt.outputs import periods, queries, report_views, services
+from cdt.outputs import report as outputs_report
+from cdt.outputs.forms import DeadlineForm, IndicatorForm, MonthForm
+from cdt.outputs.models import Indicator
+
+bp = Blueprint("outputs", __name__)
+
+LATE_PAGE = 50
+
+
+def locale() -> str:
+    return str(get_locale() or "vi")
+
+
+def month_arg(default: str | None = None) -> str:
+    """The month of the query string (?month=YYYY-MM); 404 when it names none; else `default`."""
+    raw = request.args.get("month")
+    if raw:
+        period = periods.parse(raw)
+        if period is None:
+            abort(404)
+        return period
+    return default or periods.last_month()
+
+
+# -- the commune's month ----------------------------------------------------------------------
+
+def _entry_commune() -> AdminUnit | None:
+    """The commune of the entry page: the officer's own, else ?commune=CODE inside the user's area."""
+    code = (request.args.get("commune") or "").strip()
+    if code:
+        return commune_in_area_or_404(code)
+    return user_commune()
+
+
+@bp.route("/outputs/entry", methods=["GET", "POST"])
+@login_required
+def entry():
+    commune = _entry_commune()
+    if commune is None:  # not a commune officer: choose the commune from the outputs report
+        return redirect(url_for("outputs.report"))
+    period = month_arg()
+    indicators = queries.indicators_for(commune.province_id, period)
+    rows = queries.commune_month(commune, period)
+    locked = queries.is_locked(commune.province_id, period)
+    editable = can("outputs.enter") and not locked and not periods.is_future(period)
+    form = MonthForm()
+    errors: dict[str, str] = {}
+    typed = None
+    status = 200
+    if request.method == "POST":
+        if not can("outputs.enter"):
+            abort(403)
+        if form.validate():
+            entries, errors = entry_input.parse_entries(request.form, [r.team.id for r in rows],
+                                                        [i.id for i in indicators])
+            if not errors:
+                try:
+                    changed = services.save_month(commune, period, entries)
+                except services.OutputsError as error:
+                    flash(str(error.message), "danger")
+                    status = 409
+                else:
+                    flash(_("Saved: %(num)s team reports changed.", num=changed), "success")
+                    return redirect(url_for("outputs.entry", commune=commune.code, month=period))
+            else:
+                status = 400
+            typed = request.form
+        else:
+            status = 400
+    return render_template(
+        "outputs/entry.html", commune=commune, period=period, indicators=indicators, rows=rows,
+        locked=locked, editable=editable, form=form, errors=errors, typed=typed,
+        prev_month=periods.shift(period, -1), next_month=periods.shift(period, 1),
+        show_next=not periods.is_future(periods.shift(period, 1)), locale=locale(),
+        value_name=entry_input.value_name, note_name=entry_input.note_name,
+        due=queries.deadline(commune.province_id, period), crumbs=breadcrumbs(commune),
+    ), status
+
+
+# -- the catalogue ----------------------------------------------------------------------------
+
+def _manager_province() -> AdminUnit | None:
+    """The province whose own indicators and months the user manages (None for the admin)."""
+    if current_user.role == "admin":
+        return None
+    area = current_user.area
+    if area is None or area.level != "province":
+        abort(403)
+    return area
+
+
+@bp.get("/outputs/indicators")
+@login_required
+@permission_required("outputs.manage")
+def indicators():
+    province = _manager_province()
+    rows = queries.indicator_list(province.id if province else None, everything=province is None)
+    names = dict(db.session.execute(select(AdminUnit.id, AdminUnit.name).where(
+        AdminUnit.id.in_({i.province_id for i in rows if i.province_id}))).all())
+    return render_template("outputs/indicators.html", rows=rows, province=province, names=names,
+                           locale=locale())
+
+
+def _editable_indicator(indicator_id: int) -> Indicator:
+    """An indicator the user may change: any for the admin, their province's own for province staff."""
+    indicator = db.session.get(Indicator, indicator_id)
+    province = _manager_province()
+    if indicator is None or (province is not None and indicator.province_id != province.id):
+        abort(404)
+    return indicator
+
+
+def _indicator_page(form: IndicatorForm, indicator: Indicator | None, province: AdminUnit | None):
+    status = 200
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in services.INDICATOR_FIELDS}
+        try:
+            services.save_indicator(indicator, data, indicator.province_id if indicator else
+                                    (province.id if province else None))
+        except services.OutputsError as error:
+            getattr(form, error.field).errors.append(str(error.message))
+        else:
+            flash(_("The indicator has been saved."), "success")
+            return redirect(url_for("outputs.indicators"))
+    if form.errors or request.method == "POST":
+        status = 400
+    return render_template("outputs/indicator_form.html", form=form, indicator=indicator, province=province), status
+
+
+@bp.route("/outputs/indicators/new", methods=["GET", "POST"])
+@login_required
+@permission_required("outputs.manage")
+def indicator_new():
+    province = _manager_province()
+    return _indicator_page(IndicatorForm(), None, province)
+
+
+@bp.route("/outputs/indicators/<int:indicator_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required("outputs.manage")
+def indicator_edit(indicator_id: int):
+    indicator = _editable_indicator(indicator_id)
+    return _indicator_page(IndicatorForm(obj=indicator), indicator, _manager_province())
+
+
+# -- months: deadline, locks, late and missing ------------------------------------------------
+
+def _province_arg() -> AdminUnit:
+    """The province of ?unit=CODE (inside the user's area), else the user's own province."""
+    code = (request.args.get("unit") or "").strip()
+    if code:
+        unit = unit_in_area_or_404(code)
+    else:
+        unit = current_user.area
+    if unit is None or unit.level != "province":
+        abort(404)
+    return unit
+
+
+def _provinces_page():
+    provinces = db.session.scalars(select(AdminUnit).where(AdminUnit.level == "province").order_by(AdminUnit.code))
+    return render_template("outputs/provinces.html", provinces=list(provinces))
+
+
+@bp.get("/outputs/months")
+@login_required
+@permission_required("outputs.manage")
+def months():
+    if current_user.role == "admin" and not request.args.get("unit"):
+        return _provinces_page()
+    province = _province_arg()
+    last = periods.current()
+    shown = list(reversed(periods.months(periods.shift(last, -23), last)))
+    locked = queries.locked_periods(province.id)
+    form = DeadlineForm(data={"day": queries.deadline_day(province.id)})
+    return render_template("outputs/months.html", province=province, months=shown, locked=locked,
+                           form=form, deadline=lambda p: queries.deadline(province.id, p))
+
+
+@bp.post("/outputs/months/deadline")
+@login_required
+@permission_required("outputs.manage")
+def deadline():
+    province = _province_arg()
+    form = DeadlineForm()
+    if form.validate():
+        services.set_deadline(province, form.day.data)
+        flash(_("The deadline has been saved."), "success")
+        return redirect(url_for("outputs.months", unit=province.code))
+    last = periods.current()
+    shown = list(reversed(periods.months(periods.shift(last, -23), last)))
+    return render_template("outputs/months.html", province=province, months=shown,
+                           locked=queries.locked_periods(province.id), form=form,
+                           deadline=lambda p: queries.deadline(province.id, p)), 400
+
+
+def _period_or_404(period: str) -> str:
+    parsed = periods.parse(period)
+    if parsed is None:
+        abort(404)
+    return parsed
+
+
+@bp.post("/outputs/months/<period>/lock")
+@login_required
+@permission_required("outputs.manage")
+def lock(period: str):
+    province = _province_arg()
+    period = _period_or_404(period)
+    if not EmptyForm().validate():
+        abort(400)
+    if services.lock_month(province, period, current_user):
+        flash(_("%(month)s is locked.", month=period), "success")
+    return redirect(url_for("outputs.months", unit=province.code))
+
+
+@bp.post("/outputs/months/<period>/reopen")
+@login_required
+@permission_required("outputs.manage")
+def reopen(period: str):
+    province = _province_arg()
+    period = _period_or_404(period)
+    if not EmptyForm().validate():
+        abort(400)
+    if services.reopen_month(province, period):
+        flash(_("%(month)s is open again.", month=period), "success")
+    return redirect(url_for("outputs.months", unit=province.code))
+
+
+@bp.get("/outputs/late")
+@login_required
+def late():
+    code = (request.args.get("unit") or "").strip()
+    unit = unit_in_area_or_404(code) if code else current_user.area
+    if unit is None or unit.level == "village":
+        abort(404)
+    period = month_arg()
+    stmt, due = queries.late_and_missing(unit, period, unit.province_id or unit.id)
+    total = queries.count_of(stmt)
+    page = min(page_arg(), max(1, -(-total // LATE_PAGE)))
+    items = db.session.execute(stmt.limit(LATE_PAGE).offset((page - 1) * LATE_PAGE)).all()
+    pages = max(1, -(-total // LATE_PAGE))
+    return render_template("outputs/late.html", unit=unit, period=period, due=due, items=items, total=total,
+                           page=page, pages=pages, crumbs=breadcrumbs(unit),
+                           prev_month=periods.shift(period, -1), next_month=periods.shift(period, 1))
+
+
+@bp.app_template_global()
+def outputs_month_label(period: str) -> str:
+    """'03/2025': how a month is written on pages."""
+    return f"{period[5:7]}/{period[:4]}"
+
+
+
+
+# -- the outputs report -----------------------------------------------------------------------
+
+@bp.get("/reports/outputs")
+@login_required
+def report():
+    req = report_views.parse()
+    rows, total = outputs_report.outputs(req.unit, req.level, req.first, req.last, req.indicators)
+    trend = outputs_report.trend(req.unit, req.indicator.id, req.first, req.last) if req.indicator else []
+    peak = max([v for _p, v, _e, _r in trend] + [1])
+    return render_template(
+        "outputs/report.html", req=req, rows=rows, total=total, trend=trend, peak=peak, locale=locale(),
+        level_names=report_views.LEVEL_NAMES, levels=_levels_below(req.unit),
+        unit_crumbs=breadcrumbs(req.unit) if req.unit is not None else [],
+    ), 400 if req.errors else 200
+
+
+def _levels_below(unit: AdminUnit | None) -> list[str]:
+    depth = unit.depth if unit is not None else -1
+    return [level for level in outputs_report.ROW_LEVELS
+            if level == "team" or LEVEL_DEPTH[level] > depth]
+
+
+def _export_name(req, extension: str) -> str:
+    return f"outputs-{req.unit.code if req.unit else 'all'}-{req.level}-{req.first}-{req.last}.{extension}"
+
+
+@bp.get("/reports/outputs.csv")
+@login_required
+def report_csv():
+    """Exactly the columns of `flask cdt report outputs`."""
+    req = report_views.parse()
+    if req.errors:
+        abort(400)
+    lines = report_views.export_rows(req)
+    data = write_csv(outputs_report.CSV_COLUMNS, lines)
+    report_views.audit(req, "outputs.csv", len(lines))
+    return report_views.attachment(data, CSV_MIMETYPE, _export_name(req, "csv"))
+
+
+@bp.get("/reports/outputs.xlsx")
+@login_required
+def report_xlsx():
+    """The CSV's rows and numbers, headers in the user's language."""
+    req = report_views.parse()
+    if req.errors:
+        abort(400)
+    lines = report_views.export_rows(req)
+    names = {str(level): str(label) for level, label in report_views.LEVEL_NAMES.items()}
+    for line in lines:
+        line[0] = names.get(line[0], line[0])
+    title = _("Outputs") + " " + (req.unit.name if req.unit else _("All provinces"))
+    data = write_xlsx([str(label) for _key, label in report_views.XLSX_COLUMNS], lines, title,
+                      column_widths=[10, 10, 32, 10, 9, 9, 22] + [12] * 6)
+    report_views.audit(req, "outputs.xlsx", len(lines))
+    return report_views.attachment(data, XLSX_MIMETYPE, _export_name(req, "xlsx"))
+
+
+@bp.app_template_global()
+def team_outputs(team) -> dict:
+    """What a team's page shows of its monthly reports: the indicators and its last 12 months
+    (the team was loaded through the area loader by the registry's view)."""
+    last = periods.last_month()
+    return {"indicators": queries.indicators_for(team.province_id, periods.shift(last, -11), last),
+            "months": queries.team_history(team, last), "locale": locale()}
