@@ -224,3 +224,51 @@ def test_deadline_is_set_per_province(app, setup, login_as):
     from cdt.outputs.queries import deadline
 
     assert deadline(by_code("10").id, MONTH) == date(2025, 3, 20)
+
+
+def test_targets_set_and_split_from_a_spreadsheet(app, setup, login_as):
+    from openpyxl import Workbook
+
+    vneid = setup["vneid"]
+    client = login_as("province")
+    assert client.get("/outputs/targets?unit=10&year=2025").status_code == 200
+    response = client.post("/outputs/targets?unit=10&year=2025", data={
+        "unit": "10", "indicator": "vneid_level2", "month": "", "value": "24000"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(OutputTarget.value).where(OutputTarget.unit_id == by_code("10").id)) == 24000
+    sheet = load_workbook(io.BytesIO(client.get("/outputs/targets/template.xlsx?unit=10&year=2025").data)).active
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    column = header.index("vneid_level2")
+    codes = [r[0].value for r in sheet.iter_rows(min_row=2)]
+    assert BAN_PHO in codes
+
+    def upload(rows):
+        book = Workbook()
+        ws = book.active
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return client.post("/outputs/targets/upload?unit=10&year=2025",
+                           data={"file": (io.BytesIO(buffer.getvalue()), "targets.xlsx")},
+                           content_type="multipart/form-data")
+
+    def line(code, value):
+        row = [code, ""] + [None] * (len(header) - 2)
+        row[column] = value
+        return row
+
+    bad = upload([line(BAN_PHO, 1200), line(codes[1], "many")])
+    assert bad.status_code == 400 and ("Row 3" in bad.text or "Dòng 3" in bad.text)
+    assert db.session.scalar(select(func.count()).select_from(OutputTarget)) == 1  # nothing written
+    for _ in range(2):  # idempotent
+        assert upload([line(BAN_PHO, 1200), line(codes[1], 600)]).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(OutputTarget)) == 3
+    assert db.session.scalar(select(OutputTarget.value).where(OutputTarget.unit_id == setup["commune"].id,
+                                                              OutputTarget.indicator_id == vneid)) == 1200
+    # a commune of another province is refused
+    assert upload([line("99999", 1)]).status_code == 400
+    # the district account cannot set targets
+    client.post("/logout")
+    assert login_as("district").get("/outputs/targets?unit=10").status_code == 403

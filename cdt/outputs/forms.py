@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from cdt.core.forms import AppForm, options
@@ -13,10 +14,6 @@ from cdt.core.inputs import BoundedIntegerField
 from cdt.outputs.models import MEASURES
 
 _CODE = re.compile(r"[a-z0-9_]{2,40}")
-
-
-def _blank_to_none(value):
-    return value or None
 
 
 class IndicatorForm(AppForm):
@@ -48,9 +45,14 @@ class MonthForm(AppForm):
     """The month entry page's POST: the CSRF token; the figures are read by the view."""
 
 
-class NoteField(TextAreaField):
-    pass
+class TargetForm(AppForm):
+    unit = SelectField(_l("Province or commune"), validators=[InputRequired(_l("Choose a unit."))],
+                       validate_choice=False)
+    indicator = SelectField(_l("Indicator"), validators=[InputRequired(_l("Choose an indicator."))],
+                            validate_choice=False)
+    month = SelectField(_l("Period"), default="", validate_choice=False)
+    value = StringField(_l("Target"), validators=[Length(max=15)])
 
 
-class TeamEntryForm(AppForm):
-    note = TextAreaField(_l("Note"), filters=[_blank_to_none], validators=[Length(max=2000)])
+class UploadForm(AppForm):
+    file = FileField(_l("Excel file (.xlsx)"), validators=[FileRequired(_l("Choose a file."))])

@@ -11,15 +11,16 @@ from sqlalchemy import select
 
 from cdt.auth.scope import can, permission_required, user_commune
 from cdt.core.forms import EmptyForm
-from cdt.core.inputs import page_arg
+from cdt.core.inputs import page_arg, to_int
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, AdminUnit
 from cdt.geo.queries import breadcrumbs, commune_in_area_or_404, unit_in_area_or_404
+from cdt.geo.within import valid_on
 from cdt.outputs import entry as entry_input
-from cdt.outputs import periods, queries, report_views, services
+from cdt.outputs import periods, queries, report_views, services, targets
 from cdt.outputs import report as outputs_report
-from cdt.outputs.forms import DeadlineForm, IndicatorForm, MonthForm
+from cdt.outputs.forms import DeadlineForm, IndicatorForm, MonthForm, TargetForm, UploadForm
 from cdt.outputs.models import Indicator
 
 bp = Blueprint("outputs", __name__)
@@ -177,9 +178,11 @@ def _province_arg() -> AdminUnit:
     return unit
 
 
-def _provinces_page():
-    provinces = db.session.scalars(select(AdminUnit).where(AdminUnit.level == "province").order_by(AdminUnit.code))
-    return render_template("outputs/provinces.html", provinces=list(provinces))
+def _provinces_page(endpoint: str = "outputs.months"):
+    """The admin's choice of a province (valid today) for a province's page."""
+    provinces = db.session.scalars(select(AdminUnit).where(
+        AdminUnit.level == "province", valid_on(AdminUnit, periods.clock.today())).order_by(AdminUnit.code))
+    return render_template("outputs/provinces.html", provinces=list(provinces), endpoint=endpoint)
 
 
 @bp.get("/outputs/months")
@@ -337,3 +340,92 @@ def team_outputs(team) -> dict:
     last = periods.last_month()
     return {"indicators": queries.indicators_for(team.province_id, periods.shift(last, -11), last),
             "months": queries.team_history(team, last), "locale": locale()}
+
+
+# -- targets ----------------------------------------------------------------------------------
+
+def _year_arg() -> int:
+    year = to_int(request.args.get("year"), periods.clock.today().year,
+                  minimum=periods.FIRST_YEAR, maximum=periods.clock.today().year + 1)
+    return year
+
+
+def _targets_page(province: AdminUnit, year: int, form: TargetForm | None = None,
+                  upload: UploadForm | None = None, errors: list[str] | None = None, status: int = 200):
+    indicators = targets.year_indicators(province, year)
+    communes = targets.communes_of(province, year)
+    form = form or TargetForm()
+    _target_choices(form, province, communes, indicators)
+    return render_template(
+        "outputs/targets.html", province=province, year=year, form=form, upload=upload or UploadForm(),
+        rows=targets.targets_of(province, year), indicators={i.id: i for i in indicators},
+        split=targets.split_totals(province, year), errors=errors or [], locale=locale(),
+    ), status
+
+
+def _target_choices(form: TargetForm, province: AdminUnit, communes, indicators) -> None:
+    form.unit.choices = [(province.code, province.name)] + [(c.code, c.name) for c in communes]
+    form.indicator.choices = [(i.code, i.name(locale())) for i in indicators]
+    form.month.choices = [("", _("Whole year"))] + [(str(m), f"{m:02d}") for m in range(1, 13)]
+
+
+@bp.get("/outputs/targets")
+@login_required
+@permission_required("outputs.manage")
+def targets_page():
+    if current_user.role == "admin" and not request.args.get("unit"):
+        return _provinces_page("outputs.targets_page")
+    return _targets_page(_province_arg(), _year_arg())
+
+
+@bp.post("/outputs/targets")
+@login_required
+@permission_required("outputs.manage")
+def target_set():
+    province, year = _province_arg(), _year_arg()
+    form = TargetForm()
+    indicators = {i.code: i for i in targets.year_indicators(province, year)}
+    communes = {c.code: c for c in targets.communes_of(province, year)}
+    _target_choices(form, province, communes.values(), indicators.values())
+    if form.validate():
+        unit = province if form.unit.data == province.code else communes.get(form.unit.data)
+        indicator = indicators.get(form.indicator.data)
+        month = to_int(form.month.data, minimum=1, maximum=12) if form.month.data else None
+        value, ok = entry_input.parse_count(form.value.data)
+        if unit is None:
+            form.unit.errors.append(_("Choose a unit."))
+        elif indicator is None:
+            form.indicator.errors.append(_("Choose an indicator."))
+        elif form.month.data and month is None:
+            form.month.errors.append(_("Choose a month from the list."))
+        elif not ok:
+            form.value.errors.append(str(entry_input.NOT_A_COUNT))
+        else:
+            targets.set_target(unit, indicator, year, month, value)
+            flash(_("The target has been saved."), "success")
+            return redirect(url_for("outputs.targets_page", unit=province.code, year=year))
+    return _targets_page(province, year, form=form, status=400)
+
+
+@bp.get("/outputs/targets/template.xlsx")
+@login_required
+@permission_required("outputs.manage")
+def targets_template():
+    province, year = _province_arg(), _year_arg()
+    return report_views.attachment(targets.template(province, year), XLSX_MIMETYPE,
+                                   f"targets-{province.code}-{year}.xlsx")
+
+
+@bp.post("/outputs/targets/upload")
+@login_required
+@permission_required("outputs.manage")
+def targets_upload():
+    province, year = _province_arg(), _year_arg()
+    upload = UploadForm()
+    if not upload.validate():
+        return _targets_page(province, year, upload=upload, status=400)
+    result = targets.import_split(province, year, upload.file.data.read())
+    if result.errors:
+        return _targets_page(province, year, upload=upload, errors=result.errors, status=400)
+    flash(_("Targets saved for %(num)s cells.", num=result.written), "success")
+    return redirect(url_for("outputs.targets_page", unit=province.code, year=year))
