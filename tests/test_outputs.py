@@ -14,7 +14,7 @@ from cdt.audit.models import AuditEvent
 from cdt.extensions import db
 from cdt.outputs.models import Indicator, MonthLock, OutputTarget, TeamReport, TeamReportValue
 from cdt.outputs.services import seed_indicators
-from tests.factories import create_user, gen_team, gen_village
+from tests.factories import gen_team, gen_village
 from tests.factories import unit as by_code
 
 pytestmark = pytest.mark.bare
@@ -36,7 +36,7 @@ def setup(app, frozen_clock):
 
 
 def _entry(client, teams, vneid, figures, month=MONTH, **extra):
-    data = {f"v-{team}-{vneid}": value for team, value in zip(teams, figures)}
+    data = {f"v-{team}-{vneid}": value for team, value in zip(teams, figures, strict=True)}
     data.update(extra)
     return client.post(f"/outputs/entry?month={month}", data=data)
 

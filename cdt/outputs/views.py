@@ -56,6 +56,8 @@ def _entry_commune() -> AdminUnit | None:
 @bp.route("/outputs/entry", methods=["GET", "POST"])
 @login_required
 def entry():
+    if request.method == "POST" and not can("outputs.enter"):
+        abort(403)
     commune = _entry_commune()
     if commune is None:  # not a commune officer: choose the commune from the outputs report
         return redirect(url_for("outputs.report"))
@@ -69,8 +71,6 @@ def entry():
     typed = None
     status = 200
     if request.method == "POST":
-        if not can("outputs.enter"):
-            abort(403)
         if form.validate():
             entries, errors = entry_input.parse_entries(request.form, [r.team.id for r in rows],
                                                         [i.id for i in indicators])
@@ -173,7 +173,9 @@ def _province_arg() -> AdminUnit:
         unit = unit_in_area_or_404(code)
     else:
         unit = current_user.area
-    if unit is None or unit.level != "province":
+        if unit is None:  # the admin names the province
+            abort(400)
+    if unit.level != "province":
         abort(404)
     return unit
 
@@ -254,8 +256,10 @@ def reopen(period: str):
 @login_required
 def late():
     code = (request.args.get("unit") or "").strip()
+    if not code and current_user.area is None:
+        return _provinces_page("outputs.late")
     unit = unit_in_area_or_404(code) if code else current_user.area
-    if unit is None or unit.level == "village":
+    if unit.level == "village":
         abort(404)
     period = month_arg()
     stmt, due = queries.late_and_missing(unit, period, unit.province_id or unit.id)
