@@ -170,6 +170,13 @@ SPEC: dict[str, dict[str, Access]] = {
     "outputs.target_set": {"POST": write("admin", "province", scoped=False)},
     "outputs.targets_template": {"GET": read("admin", "province", scoped=False, ok=(200, 400))},
     "outputs.targets_upload": {"POST": write("admin", "province", scoped=False)},
+    "outputs.import_template": {"GET": read("admin", "commune", ok=(200, 400))},
+    "outputs.import_month": {"GET": read("admin", "commune", ok=(200, 400)), "POST": write("admin", "commune")},
+    "outputs.import_confirm": {"POST": write("admin", "commune")},
+    "outputs.link_create": {"POST": write("admin", "commune")},
+    "outputs.link_revoke": {"POST": write("admin", "commune")},
+    "outputs.team_link": {"GET": public(404, note="unknown secret: 404; live links in tests/test_outputs_entry.py"),
+                          "POST": public(404)},
     "outputs.report": {"GET": read()},
     "outputs.report_csv": {"GET": read()},
     "outputs.report_xlsx": {"GET": read()},
@@ -177,7 +184,7 @@ SPEC: dict[str, dict[str, Access]] = {
 
 # URL arguments that name area-scoped objects, and how to fill them.
 SCOPED_ARGS = {"team_id", "person_id", "membership_id", "session_id", "code"}
-GLOBAL_ARGS = {"user_id", "topic_id", "role", "filename", "period", "indicator_id"}
+GLOBAL_ARGS = {"user_id", "topic_id", "role", "filename", "period", "indicator_id", "secret"}
 
 
 def _collect_rules():
@@ -303,7 +310,7 @@ def world(app):
         db.session.add(target)
         db.session.commit()
         w.shared_global = {"user_id": target.id, "topic_id": _first_topic(), "role": "leader", "period": "2025-02",
-                           "indicator_id": _province_indicator(own.province_id)}
+                           "secret": "no-such-team-link-secret", "indicator_id": _province_indicator(own.province_id)}
     return w
 
 

@@ -9,6 +9,7 @@
 - `ReportingDeadline`: per province, the day of the following month by which a month is due.
 - `MonthLock`: a province's month locked by its staff (no change until reopened).
 - `OutputTarget`: a province's or a commune's target for an indicator, a year (`month` NULL) or a month.
+- `TeamLink`: a team leader's private link (the secret hashed); `AllowanceRate`: a province's monthly allowance.
 """
 from __future__ import annotations
 
@@ -137,3 +138,41 @@ class OutputTarget(db.Model):
     value: Mapped[int] = mapped_column(Integer)
 
     indicator: Mapped[Indicator] = relationship()
+
+
+class TeamLink(db.Model):
+    """A team leader's private link (`/t/<secret>`): only the secret's SHA-256 is stored; a team
+    has at most one live link (a new one revokes the old); revoked links answer 404."""
+
+    __tablename__ = "team_link"
+    __table_args__ = (
+        Index("uq_team_link_live_team", "team_id", unique=True,
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AllowanceRate(db.Model):
+    """A province's monthly allowance: an amount per team and optionally per member (VND), valid
+    from/to (both inclusive; no end: still valid)."""
+
+    __tablename__ = "allowance_rate"
+    __table_args__ = (
+        CheckConstraint("per_team >= 0 AND (per_member IS NULL OR per_member >= 0)", name="non_negative"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    per_team: Mapped[int] = mapped_column(Integer)
+    per_member: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -84,6 +84,7 @@ def deadline(province_id: int, period: str) -> date:
 class EntryRow:
     team: Team
     village_name: str
+    village_code: str
     report: TeamReport | None
     values: dict[int, int] = field(default_factory=dict)
 
@@ -97,10 +98,10 @@ def expected_teams(unit: AdminUnit, period: str):
 def commune_month(commune: AdminUnit, period: str) -> list[EntryRow]:
     """The commune's teams expected in the month, each with its report and values: three queries."""
     rows = db.session.execute(
-        expected_teams(commune, period).add_columns(AdminUnit.name)
+        expected_teams(commune, period).add_columns(AdminUnit.name, AdminUnit.code)
         .join(AdminUnit, AdminUnit.id == Team.village_id).order_by(AdminUnit.code, Team.id)
     ).all()
-    ids = [team.id for team, _name in rows]
+    ids = [team.id for team, _name, _code in rows]
     reports = {r.team_id: r for r in db.session.scalars(
         select(TeamReport).where(TeamReport.team_id.in_(ids), TeamReport.period == period))} if ids else {}
     values: dict[int, dict[int, int]] = {}
@@ -110,7 +111,7 @@ def commune_month(commune: AdminUnit, period: str) -> list[EntryRow]:
                 select(TeamReportValue.report_id, TeamReportValue.indicator_id, TeamReportValue.value)
                 .where(TeamReportValue.report_id.in_(list(by_report)))):
             values.setdefault(by_report[report_id], {})[indicator_id] = value
-    return [EntryRow(team, name, reports.get(team.id), values.get(team.id, {})) for team, name in rows]
+    return [EntryRow(team, name, code, reports.get(team.id), values.get(team.id, {})) for team, name, code in rows]
 
 
 def team_month(team: Team, period: str) -> tuple[TeamReport | None, dict[int, int]]:

@@ -3,25 +3,26 @@
 outside the user's area); the figures through cdt.outputs.queries; writes through services."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from cdt.auth.scope import can, permission_required, user_commune
+from cdt.auth.scope import can, get_in_area_or_404, permission_required, user_commune
 from cdt.core.forms import EmptyForm
 from cdt.core.inputs import page_arg, to_int
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
-from cdt.extensions import db
+from cdt.extensions import db, limiter
 from cdt.geo.models import LEVEL_DEPTH, AdminUnit
 from cdt.geo.queries import breadcrumbs, commune_in_area_or_404, unit_in_area_or_404
 from cdt.geo.within import valid_on
 from cdt.outputs import entry as entry_input
-from cdt.outputs import periods, queries, report_views, services, targets
+from cdt.outputs import importing, links, periods, queries, report_views, services, targets
 from cdt.outputs import report as outputs_report
 from cdt.outputs.forms import DeadlineForm, IndicatorForm, MonthForm, TargetForm, UploadForm
 from cdt.outputs.models import Indicator
+from cdt.registry.models import Team
 
 bp = Blueprint("outputs", __name__)
 
@@ -95,6 +96,7 @@ def entry():
         show_next=not periods.is_future(periods.shift(period, 1)), locale=locale(),
         value_name=entry_input.value_name, note_name=entry_input.note_name,
         due=queries.deadline(commune.province_id, period), crumbs=breadcrumbs(commune),
+        linked=links.live_team_ids([r.team.id for r in rows]) if can("outputs.enter") else set(),
     ), status
 
 
@@ -433,3 +435,144 @@ def targets_upload():
         return _targets_page(province, year, upload=upload, errors=result.errors, status=400)
     flash(_("Targets saved for %(num)s cells.", num=result.written), "success")
     return redirect(url_for("outputs.targets_page", unit=province.code, year=year))
+
+
+# -- the commune's month from an Excel file -----------------------------------------------------
+
+def _import_commune() -> AdminUnit:
+    commune = _entry_commune()
+    if commune is None:  # not a commune officer, and no ?commune=CODE
+        abort(400)
+    return commune
+
+
+@bp.get("/outputs/import/template.xlsx")
+@login_required
+@permission_required("outputs.enter")
+def import_template():
+    commune, period = _import_commune(), month_arg()
+    return report_views.attachment(importing.template(commune, period), XLSX_MIMETYPE,
+                                   f"monthly-{commune.code}-{period}.xlsx")
+
+
+@bp.route("/outputs/import", methods=["GET", "POST"])
+@login_required
+@permission_required("outputs.enter")
+def import_month():
+    commune, period = _import_commune(), month_arg()
+    upload = UploadForm()
+    preview = None
+    status = 200
+    if upload.validate_on_submit():
+        preview = importing.read(commune, period, upload.file.data.read())
+        try:
+            services.check_open(commune.province_id, period)
+        except services.OutputsError as error:
+            preview.errors.insert(0, str(error.message))
+        status = 200 if preview.ok else 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("outputs/import.html", commune=commune, period=period, upload=upload, preview=preview,
+                           confirm=MonthForm(), locale=locale(), value_name=entry_input.value_name,
+                           note_name=entry_input.note_name), status
+
+
+@bp.post("/outputs/import/confirm")
+@login_required
+@permission_required("outputs.enter")
+def import_confirm():
+    """Write the previewed rows (sent back as the entry page's inputs, checked again): all or nothing."""
+    commune, period = _import_commune(), month_arg()
+    if not MonthForm().validate():
+        abort(400)
+    indicators = queries.indicators_for(commune.province_id, period)
+    rows = queries.commune_month(commune, period)
+    entries, errors = entry_input.parse_entries(request.form, [r.team.id for r in rows], [i.id for i in indicators])
+    if errors or not entries:
+        flash(_("The file could not be imported; nothing was saved. Upload it again."), "danger")
+        return redirect(url_for("outputs.import_month", commune=commune.code, month=period))
+    try:
+        changed = services.save_month(commune, period, entries, source="import")
+    except services.OutputsError as error:
+        flash(str(error.message), "danger")
+        return redirect(url_for("outputs.import_month", commune=commune.code, month=period))
+    flash(_("Saved: %(num)s team reports changed.", num=changed), "success")
+    return redirect(url_for("outputs.entry", commune=commune.code, month=period))
+
+
+# -- team leaders' private links ---------------------------------------------------------------
+
+@bp.post("/outputs/teams/<int:team_id>/link")
+@login_required
+@permission_required("outputs.enter")
+def link_create(team_id: int):
+    team = get_in_area_or_404(Team, team_id)
+    if not EmptyForm().validate():
+        abort(400)
+    secret = links.create(team, current_user)
+    url = url_for("outputs.team_link", secret=secret, _external=True)
+    flash(_("The private link of %(team)s (shown only now; send it to the team leader): %(url)s",
+            team=team.name, url=url), "success")
+    return redirect(url_for("outputs.entry", commune=_code_of(team.commune_id), month=month_arg()))
+
+
+@bp.post("/outputs/teams/<int:team_id>/link/revoke")
+@login_required
+@permission_required("outputs.enter")
+def link_revoke(team_id: int):
+    team = get_in_area_or_404(Team, team_id)
+    if not EmptyForm().validate():
+        abort(400)
+    if links.revoke(team):
+        flash(_("The private link of %(team)s no longer works.", team=team.name), "success")
+    return redirect(url_for("outputs.entry", commune=_code_of(team.commune_id), month=month_arg()))
+
+
+def _code_of(unit_id: int) -> str:
+    return db.session.get(AdminUnit, unit_id).code
+
+
+def _link_limit() -> str:
+    return current_app.config.get("CDT_TEAM_LINK_LIMIT", "30 per minute")
+
+
+@bp.route("/t/<secret>", methods=["GET", "POST"])
+@limiter.limit(_link_limit)
+def team_link(secret: str):
+    """A team leader's page: their team's open months only; 404 for a revoked or unknown link."""
+    team = links.team_for(secret)
+    if team is None:
+        abort(404)
+    months_open = links.open_months(team)
+    period = request.args.get("month") or (months_open[0] if months_open else None)
+    if period is not None and period not in months_open:
+        abort(404)
+    indicators = queries.indicators_for(team.province_id, period) if period else []
+    report, values = queries.team_month(team, period) if period else (None, {})
+    form = MonthForm()
+    errors: dict[str, str] = {}
+    typed = None
+    status = 200
+    if request.method == "POST" and period is not None:
+        if not form.validate():
+            abort(400)
+        entries, errors = entry_input.parse_entries(request.form, [team.id], [i.id for i in indicators])
+        if not errors and team.id in entries:
+            try:
+                services.save_team_month(team, period, entries[team.id], source="link")
+            except services.OutputsError as error:
+                flash(str(error.message), "danger")
+                status = 409
+            else:
+                flash(_("Thank you: the month has been saved."), "success")
+                return redirect(url_for("outputs.team_link", secret=secret, month=period))
+        else:
+            status = 400
+            typed = request.form
+    response = make_response(render_template(
+        "outputs/team_link.html", team=team, period=period, months=months_open, indicators=indicators,
+        report=report, values=values, form=form, errors=errors, typed=typed, secret=secret, locale=locale(),
+        value_name=entry_input.value_name, note_name=entry_input.note_name), status)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the secret is in the URL
+    response.headers["Cache-Control"] = "no-store"
+    return response
