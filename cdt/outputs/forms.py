@@ -56,3 +56,16 @@ class TargetForm(AppForm):
 
 class UploadForm(AppForm):
     file = FileField(_l("Excel file (.xlsx)"), validators=[FileRequired(_l("Choose a file."))])
+
+
+class AllowanceRateForm(AppForm):
+    per_team = BoundedIntegerField(_l("Per team and month (VND)"), validators=[
+        InputRequired(_l("Enter a number.")), NumberRange(min=0, max=100_000_000)])
+    per_member = BoundedIntegerField(_l("Per member and month (VND), optional"), validators=[
+        Optional(), NumberRange(min=0, max=100_000_000)])
+    valid_from = DateField(_l("Valid from"), validators=[InputRequired(_l("Enter a date."))])
+    valid_to = DateField(_l("Valid until"), validators=[Optional()])
+
+    def validate_valid_to(self, field):
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(_l("The end of the period is before its start."))
