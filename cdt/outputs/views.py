@@ -3,24 +3,27 @@
 outside the user's area); the figures through cdt.outputs.queries; writes through services."""
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from cdt.audit.service import record
 from cdt.auth.scope import can, get_in_area_or_404, permission_required, user_commune
 from cdt.core.forms import EmptyForm
 from cdt.core.inputs import page_arg, to_int
-from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
+from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, Sheet, write_csv, write_workbook_to, write_xlsx
 from cdt.extensions import db, limiter
 from cdt.geo.models import LEVEL_DEPTH, AdminUnit
 from cdt.geo.queries import breadcrumbs, commune_in_area_or_404, unit_in_area_or_404
 from cdt.geo.within import valid_on
+from cdt.outputs import allowances, importing, links, periods, queries, report_views, services, targets
 from cdt.outputs import entry as entry_input
-from cdt.outputs import importing, links, periods, queries, report_views, services, targets
 from cdt.outputs import report as outputs_report
-from cdt.outputs.forms import DeadlineForm, IndicatorForm, MonthForm, TargetForm, UploadForm
+from cdt.outputs.forms import AllowanceRateForm, DeadlineForm, IndicatorForm, MonthForm, TargetForm, UploadForm
 from cdt.outputs.models import Indicator
 from cdt.registry.models import Team
 
@@ -576,3 +579,75 @@ def team_link(secret: str):
     response.headers["Referrer-Policy"] = "no-referrer"  # the secret is in the URL
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# -- allowances -------------------------------------------------------------------------------
+
+@bp.route("/outputs/allowances/rates", methods=["GET", "POST"])
+@login_required
+@permission_required("outputs.manage")
+def allowance_rates():
+    if current_user.role == "admin" and not request.args.get("unit"):
+        return _provinces_page("outputs.allowance_rates")
+    province = _province_arg()
+    form = AllowanceRateForm()
+    status = 200
+    if form.validate_on_submit():
+        allowances.add_rate(province, form.per_team.data, form.per_member.data, form.valid_from.data,
+                            form.valid_to.data)
+        flash(_("The allowance rate has been saved."), "success")
+        return redirect(url_for("outputs.allowance_rates", unit=province.code))
+    if request.method == "POST":
+        status = 400
+    return render_template("outputs/allowance_rates.html", province=province, form=form,
+                           rates=allowances.rates_of(province.id)), status
+
+
+def _allowance_request():
+    """(unit, month, rate) of an allowance sheet: a province or a unit inside one (404 outside the area)."""
+    code = (request.args.get("unit") or "").strip()
+    if not code and current_user.area is None:
+        return None, None, None
+    unit = unit_in_area_or_404(code) if code else current_user.area
+    if unit.level == "village":
+        abort(404)
+    period = month_arg()
+    return unit, period, allowances.rate_for(unit.province_id, period)
+
+
+@bp.get("/reports/allowances")
+@login_required
+def allowance_sheet():
+    unit, period, rate = _allowance_request()
+    if unit is None:
+        return _provinces_page("outputs.allowance_sheet")
+    lines = allowances.sheet(unit, period, rate)
+    return render_template(
+        "outputs/allowances.html", unit=unit, period=period, rate=rate, lines=lines,
+        totals=allowances.commune_totals(lines), total=sum(line.amount for line in lines),
+        prev_month=periods.shift(period, -1), next_month=periods.shift(period, 1),
+        unit_crumbs=breadcrumbs(unit),
+    )
+
+
+@bp.get("/reports/allowances.xlsx")
+@login_required
+def allowance_xlsx():
+    unit, period, rate = _allowance_request()
+    if unit is None:
+        abort(400)
+    lines = allowances.sheet(unit, period, rate)
+    headers = [_("Commune code"), _("Commune"), _("Village"), _("Team"), _("Leader"), _("Members"),
+               _("Days active"), _("Days in the month"), _("Amount (VND)")]
+    rows = [[x.commune_code, x.commune_name, x.village_name, x.team_name, x.leader or "", x.members, x.days,
+             x.month_days, x.amount] for x in lines]
+    totals = [[code, name, teams, amount] for code, name, teams, amount in allowances.commune_totals(lines)]
+    buffer = io.BytesIO()
+    write_workbook_to(buffer, [
+        Sheet(_("Teams"), headers, rows, [12, 24, 24, 32, 24, 10, 10, 10, 14]),
+        Sheet(_("Communes"), [_("Commune code"), _("Commune"), _("Teams"), _("Amount (VND)")], totals,
+              [12, 30, 10, 16]),
+    ])
+    record("export", details={"what": "allowances.xlsx", "unit": unit.code, "month": period, "rows": len(rows)})
+    db.session.commit()
+    return report_views.attachment(buffer.getvalue(), XLSX_MIMETYPE, f"allowances-{unit.code}-{period}.xlsx")
