@@ -435,12 +435,15 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
     b.flush()
     rebuild_name_keys()  # the rows above bypass the ORM events that keep name search keys
     stats.rebuild()  # the triggers back, every team's report row recounted
+    from cdt.outputs.demo import build_outputs
+
+    reports = build_outputs(LAO_CAI)  # the teams' monthly reports, targets, an allowance rate
     _fix_sequences()
     create_demo_accounts()
     db.session.commit()
     return {
         "villages": b.counts["admin_unit"], "teams": b.counts["team"], "people": b.counts["person"],
-        "sessions": b.counts["training_session"], "attendance": b.counts["attendance"],
+        "sessions": b.counts["training_session"], "attendance": b.counts["attendance"], "reports": reports,
     }
 
 
