@@ -121,8 +121,8 @@ def _group(level: str | None, day: date):
     return place_column(Team, level, day)
 
 
-def reporting_counts(unit: AdminUnit | None, level: str | None, first: str, last: str) -> dict[int, tuple[int, int]]:
-    """{row unit id (0 for the total): (expected, reported)} in one statement."""
+def _counts_statement(unit: AdminUnit | None, level: str | None, first: str, last: str):
+    """SELECT (key, expected, reported): team-months expected and reported, per row unit."""
     day = map_day(last)
     months = _months_table(first, last)
     key = _group(level, day).label("key")
@@ -133,17 +133,19 @@ def reporting_counts(unit: AdminUnit | None, level: str | None, first: str, last
         .outerjoin(TeamReport, and_(TeamReport.team_id == Team.id, TeamReport.period == months.c.period))
         .where(within(Team, unit, day))
     )
-    if level is not None:
-        stmt = stmt.group_by(key)
-    return {k: (e, r) for k, e, r in db.session.execute(stmt)}
+    return stmt.group_by(key) if level is not None else stmt
 
 
-def value_totals(unit: AdminUnit | None, level: str | None, first: str, last: str,
-                 indicator_ids: list[int]) -> dict[int, dict[int, int]]:
-    """{row unit id: {indicator id: sum of values}} in one statement."""
+def reporting_counts(unit: AdminUnit | None, level: str | None, first: str, last: str) -> dict[int, tuple[int, int]]:
+    """{row unit id (0 for the total): (expected, reported)} in one statement."""
+    return {k: (e, r) for k, e, r in db.session.execute(_counts_statement(unit, level, first, last))}
+
+
+def _value_statement(unit: AdminUnit | None, level: str | None, first: str, last: str, indicator_ids: list[int]):
+    """SELECT (key, indicator_id, sum of values) per row unit and indicator."""
     day = map_day(last)
     key = _group(level, day).label("key")
-    stmt = (
+    return (
         select(key, TeamReportValue.indicator_id, func.sum(TeamReportValue.value))
         .select_from(TeamReportValue)
         .join(TeamReport, TeamReport.id == TeamReportValue.report_id)
@@ -152,8 +154,13 @@ def value_totals(unit: AdminUnit | None, level: str | None, first: str, last: st
                within(Team, unit, day))
         .group_by(*([key] if level is not None else []), TeamReportValue.indicator_id)
     )
+
+
+def value_totals(unit: AdminUnit | None, level: str | None, first: str, last: str,
+                 indicator_ids: list[int]) -> dict[int, dict[int, int]]:
+    """{row unit id: {indicator id: sum of values}} in one statement."""
     found: dict[int, dict[int, int]] = defaultdict(dict)
-    for k, indicator_id, total in db.session.execute(stmt):
+    for k, indicator_id, total in db.session.execute(_value_statement(unit, level, first, last, indicator_ids)):
         found[k][indicator_id] = int(total or 0)
     return found
 
