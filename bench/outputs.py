@@ -67,8 +67,8 @@ def build(app, months: int) -> None:
     from cdt.registry.models import Team
 
     with app.app_context():
+        db.create_all()
         if not db.session.scalar(select(func.count()).select_from(Team)):
-            db.create_all()
             started = time.perf_counter()
             counts = build_demo("national")
             print(f"  national demo: {counts['teams']:,} teams in {time.perf_counter() - started:.1f} s", flush=True)

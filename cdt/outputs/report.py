@@ -32,6 +32,7 @@ from cdt.outputs import periods
 from cdt.outputs.models import Indicator, OutputTarget, TeamReport, TeamReportValue
 from cdt.outputs.queries import team_expected
 from cdt.registry.models import Team
+from cdt.reports.queries import pct  # the one rounding of a percentage (one decimal, half up)
 
 ROW_LEVELS = ("province", "district", "commune", "team")
 
@@ -39,12 +40,6 @@ CSV_COLUMNS = [
     "level", "code", "name", "parent_code", "period_from", "period_to", "indicator", "expected",
     "reported", "reporting_rate_pct", "value", "target", "achieved_pct",
 ]
-
-
-def pct(part: int | None, whole: int | None) -> Decimal | None:
-    if not whole or part is None:
-        return None
-    return (Decimal(100) * part / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 @dataclass

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Response, abort, request
+from flask import Response, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from cdt.audit.service import record
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, AdminUnit
-from cdt.geo.queries import unit_in_area_or_404
+from cdt.geo.queries import unit_arg_or_area
 from cdt.outputs import periods, queries, report
 from cdt.outputs.models import Indicator
 
@@ -48,20 +47,10 @@ class OutputsRequest:
         return {k: v for k, v in args.items() if v}
 
 
-def _default_unit() -> AdminUnit | None:
-    area = current_user.area
-    if area is not None:
-        return area
-    if current_user.role == "admin":
-        return None
-    abort(404)
-
-
 def parse() -> OutputsRequest:
     """The report's parameters from the query string; a unit outside the user's area is a 404, a
     wrong month or level an error shown on the page (400)."""
-    code = (request.args.get("unit") or "").strip()
-    unit = unit_in_area_or_404(code) if code else _default_unit()
+    unit = unit_arg_or_area((request.args.get("unit") or "").strip())
     errors: list[str] = []
     last = periods.last_month()
     raw_to, raw_from = request.args.get("to"), request.args.get("from")
