@@ -272,3 +272,68 @@ def test_targets_set_and_split_from_a_spreadsheet(app, setup, login_as):
     # the district account cannot set targets
     client.post("/logout")
     assert login_as("district").get("/outputs/targets?unit=10").status_code == 403
+
+
+def test_counters_equal_a_recount_from_the_values(app, setup, login_as):
+    """The fast path (per-commune counters, expected from the teams' first and last months) gives the
+    numbers of the definition (the values themselves, the month-by-month rule), after entries,
+    changes and a report blanked out; and after a rebuild."""
+    from cdt.outputs import periods, report, totals
+    from cdt.outputs.queries import team_expected
+    from cdt.outputs.services import Entry, save_month
+    from cdt.registry.models import Team
+    from tests.factories import acting_as
+
+    commune = setup["commune"]
+    other = db.session.scalar(select(type(commune)).where(type(commune).level == "commune",
+                                                          type(commune).code != BAN_PHO).order_by(type(commune).code))
+    extra = [gen_team(gen_village(other), established_on=date(2025, 1, 1)),
+             gen_team(gen_village(other), established_on=date(2024, 6, 30), status="dissolved",
+                      dissolved_on=date(2025, 2, 1)),
+             gen_team(gen_village(commune), established_on=date(2025, 2, 20))]
+    ids = setup["indicators"]
+    with acting_as():
+        for month, figures in (("2025-01", [5, 7, 0]), ("2025-02", [3, None, 9])):
+            save_month(commune, month, {t: Entry({ids[0]: f, ids[1]: 2}, None) for t, f in zip(
+                setup["teams"], figures, strict=True)})
+            save_month(other, month, {extra[0].id: Entry({ids[0]: 11}, None)})
+        save_month(commune, "2025-02", {setup["teams"][0]: Entry({ids[0]: None, ids[1]: None}, None)})  # blanked
+    lao_cai = by_code("10")
+
+    def recount(unit, level, first, last):
+        values = report.value_totals(unit, level, first, last, ids, live=True)
+        day = periods.month_end(last)
+        expected = {}
+        for team in db.session.scalars(select(Team)):
+            key = 0 if level is None else getattr(team, f"{level}_id")
+            if unit is not None and getattr(team, f"{unit.level}_id") != unit.id:
+                continue
+            for month in periods.months(first, last):
+                start, end = periods.month_start(month), periods.month_end(month)
+                if db.session.scalar(select(Team.id).where(Team.id == team.id, team_expected(start, end))):
+                    expected[key] = expected.get(key, 0) + 1
+        reported = {}
+        for team_id, _period in db.session.execute(select(TeamReport.team_id, TeamReport.period).where(
+                TeamReport.period.between(first, last))):
+            team = db.session.get(Team, team_id)
+            if unit is None or getattr(team, f"{unit.level}_id") == unit.id:
+                key = 0 if level is None else getattr(team, f"{level}_id")
+                reported[key] = reported.get(key, 0) + 1
+        del day
+        return values, expected, reported
+
+    def check():
+        for unit, level in ((None, None), (None, "province"), (lao_cai, "district"), (lao_cai, "commune"),
+                            (commune, None), (lao_cai, None)):
+            for first, last in (("2025-01", "2025-01"), ("2025-02", "2025-02"), ("2024-12", "2025-03")):
+                values, expected, reported = recount(unit, level, first, last)
+                fast = report.value_totals(unit, level, first, last, ids)
+                assert {k: v for k, v in fast.items() if v} == {k: v for k, v in values.items() if v}
+                counts = report.reporting_counts(unit, level, first, last)
+                assert {k: e for k, (e, _r) in counts.items() if e} == expected, (unit, level, first, last)
+                assert {k: r for k, (_e, r) in counts.items() if r} == reported, (unit, level, first, last)
+
+    check()
+    totals.rebuild()
+    db.session.commit()
+    check()

@@ -68,3 +68,14 @@ def outputs_command(unit_code, first, last, level, indicator_code) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(report.CSV_COLUMNS)
     writer.writerows(report.csv_lines(rows, total, chosen, first, last))
+
+
+@indicators_group.command("rebuild-totals")
+def rebuild_totals_command() -> None:
+    """Recount the outputs report's per-commune monthly counters from the reported values."""
+    from cdt.extensions import db
+    from cdt.outputs import totals
+
+    totals.rebuild()
+    db.session.commit()
+    click.echo("Counters rebuilt.")

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, text
 from cdt.core import clock
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
-from cdt.outputs import periods
+from cdt.outputs import periods, totals
 from cdt.outputs.models import AllowanceRate, Indicator, OutputTarget, TeamReport, TeamReportValue
 from cdt.outputs.services import seed_indicators
 from cdt.registry.models import Team
@@ -88,6 +88,7 @@ def build_outputs(province_code: str, seed: int = 12) -> int:
             if len(values) >= CHUNK:
                 flush()
     flush()
+    totals.rebuild()
     _targets(province, indicators, by_commune, rng)
     if db.session.scalar(select(AllowanceRate.id).where(AllowanceRate.province_id == province.id)) is None:
         db.session.add(AllowanceRate(province_id=province.id, per_team=500_000, per_member=None,

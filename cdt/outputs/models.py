@@ -176,3 +176,39 @@ class AllowanceRate(db.Model):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CommuneMonthTotal(db.Model):
+    """Counters the outputs report reads instead of scanning every value: per commune, month and
+    indicator the sum of the teams' values, kept by cdt.outputs.services in the same transaction as
+    the values (rebuilt by `flask cdt indicators rebuild-totals`). The place columns are the team's
+    when the value was written (the map of that day)."""
+
+    __tablename__ = "output_commune_month"
+    __table_args__ = (
+        Index("ix_output_commune_month_period", "period", "indicator_id", "province_id", "total"),
+        Index("ix_output_commune_month_province", "province_id", "period"),
+    )
+
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("output_indicator.id"), primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CommuneMonthReports(db.Model):
+    """Per commune and month, the number of team reports (the same upkeep as CommuneMonthTotal)."""
+
+    __tablename__ = "output_commune_reports"
+    __table_args__ = (
+        Index("ix_output_commune_reports_period", "period", "province_id", "reports"),
+        Index("ix_output_commune_reports_province", "province_id", "period"),
+    )
+
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    reports: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,7 +6,8 @@ column of that level (the README's table says the same):
 - expected: team-months expected to report: for each month, the teams inside the row's unit that
   were active on at least one day of the month (established on or before its last day or undated,
   not dissolved on or before its first day);
-- reported: those team-months with a report (a report holds at least one figure; 0 counts);
+- reported: the reports received for those months from the unit's teams (a report holds at least
+  one figure; 0 counts; only a team expected that month can send one);
 - reporting_rate_pct: 100 x reported / expected, one decimal (DHIS2's "reporting rate");
 - value: the sum of the indicator's figures reported for the months by the teams of the row's unit;
 - target: the sum over the months of the unit's month target for the indicator, or, for a month
@@ -15,6 +16,11 @@ column of that level (the README's table says the same):
 - achieved_pct: 100 x value / target, one decimal; blank without a target (or a target of 0).
 Units and places are read on the map valid on the last day of LAST (a month is reported on the map
 valid on its last day), through `within` and `valid_on`.
+
+Speed: rows of provinces, districts and communes (and a unit's total) read the per-commune monthly
+counters (cdt/outputs/totals.py) instead of the values; "expected" is one pass over the teams
+grouped by the months they start and end; rows of teams read the values (`live`, the definition).
+tests/test_outputs.py proves both give the same numbers.
 """
 from __future__ import annotations
 
@@ -23,13 +29,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Date, String, and_, func, literal, literal_column, select, union_all
+from sqlalchemy import case, extract, func, literal_column, or_, select
 
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import place_column, valid_on, within
 from cdt.outputs import periods
-from cdt.outputs.models import Indicator, OutputTarget, TeamReport, TeamReportValue
+from cdt.outputs.models import (
+    CommuneMonthReports,
+    CommuneMonthTotal,
+    Indicator,
+    OutputTarget,
+    TeamReport,
+    TeamReportValue,
+)
 from cdt.outputs.queries import team_expected
 from cdt.registry.models import Team
 from cdt.reports.queries import pct  # the one rounding of a percentage (one decimal, half up)
@@ -99,15 +112,6 @@ def default_level(unit: AdminUnit | None, last: str) -> str:
     return child
 
 
-def _months_table(first: str, last: str):
-    """The months as a derived table (period, start, end): a UNION ALL of one-row SELECTs (SQLite has no
-    VALUES with column names)."""
-    selects = [select(literal(p, String).label("period"), literal(periods.month_start(p), Date).label("start"),
-                      literal(periods.month_end(p), Date).label("end"))
-               for p in periods.months(first, last)]
-    return union_all(*selects).subquery("months") if len(selects) > 1 else selects[0].subquery("months")
-
-
 def _group(level: str | None, day: date):
     if level is None:
         return literal_column("0")
@@ -116,29 +120,89 @@ def _group(level: str | None, day: date):
     return place_column(Team, level, day)
 
 
-def _counts_statement(unit: AdminUnit | None, level: str | None, first: str, last: str):
-    """SELECT (key, expected, reported): team-months expected and reported, per row unit."""
+def fast_path(unit: AdminUnit | None, level: str | None) -> bool:
+    """Whether the figures come from the per-commune counters (rows of provinces, districts or
+    communes, or a unit's total) rather than from the values themselves (rows of teams, a village)."""
+    return level != "team" and (unit is None or unit.level != "village")
+
+
+def _index(period: str) -> int:
+    year, month = periods.year_month(period)
+    return year * 12 + month - 1
+
+
+def _month_index(column):
+    return extract("year", column) * 12 + extract("month", column) - 1
+
+
+def _expected_statement(unit: AdminUnit | None, level: str | None, last: str):
+    """SELECT (key, first month, last month, teams): the teams inside the unit grouped by the months
+    they are active from and to (month numbers year x 12 + month - 1; NULL: open). A team is active
+    in a month from its establishment's month; its last month is its dissolution's month, or the one
+    before when it was dissolved on the 1st (not active on the day it is dissolved)."""
     day = map_day(last)
-    months = _months_table(first, last)
     key = _group(level, day).label("key")
+    starts = _month_index(Team.established_on).label("starts")
+    ends = (_month_index(Team.dissolved_on)
+            - case((extract("day", Team.dissolved_on) == 1, 1), else_=0)).label("ends")
     stmt = (
-        select(key, func.count().label("expected"), func.count(TeamReport.id).label("reported"))
-        .select_from(Team)
-        .join(months, team_expected(months.c.start, months.c.end))
-        .outerjoin(TeamReport, and_(TeamReport.team_id == Team.id, TeamReport.period == months.c.period))
-        .where(within(Team, unit, day))
+        select(key, starts, ends, func.count().label("teams"))
+        .where(within(Team, unit, day), or_(Team.status == "active", Team.dissolved_on.is_not(None)))
+        .group_by(*([key] if level is not None else []), starts, ends)
     )
+    return stmt
+
+
+def expected_counts(unit: AdminUnit | None, level: str | None, first: str, last: str
+                    ) -> tuple[dict[int, int], dict[str, int]]:
+    """({row unit id: team-months expected}, {month: teams expected, whole unit}): one statement over
+    the teams (grouped by their first and last months), whatever the length of the period."""
+    low, high = _index(first), _index(last)
+    by_key: dict[int, int] = defaultdict(int)
+    by_month: dict[int, int] = defaultdict(int)
+    for key, starts, ends, teams in db.session.execute(_expected_statement(unit, level, last)):
+        lo = low if starts is None else max(low, int(starts))
+        hi = high if ends is None else min(high, int(ends))
+        if hi >= lo:
+            by_key[key] += (hi - lo + 1) * teams
+            for index in range(lo, hi + 1):
+                by_month[index] += teams
+    return dict(by_key), {p: by_month.get(_index(p), 0) for p in periods.months(first, last)}
+
+
+def _reported_statement(unit: AdminUnit | None, level: str | None, first: str, last: str):
+    """SELECT (key, reports): the reports of the months received from the unit's teams."""
+    day = map_day(last)
+    if fast_path(unit, level):
+        key = (literal_column("0") if level is None else place_column(CommuneMonthReports, level, day)).label("key")
+        stmt = (select(key, func.sum(CommuneMonthReports.reports))
+                .where(CommuneMonthReports.period.between(first, last), within(CommuneMonthReports, unit, day)))
+    else:
+        key = _group(level, day).label("key")
+        stmt = (select(key, func.count()).select_from(TeamReport).join(Team, Team.id == TeamReport.team_id)
+                .where(TeamReport.period.between(first, last), within(Team, unit, day)))
     return stmt.group_by(key) if level is not None else stmt
 
 
 def reporting_counts(unit: AdminUnit | None, level: str | None, first: str, last: str) -> dict[int, tuple[int, int]]:
-    """{row unit id (0 for the total): (expected, reported)} in one statement."""
-    return {k: (e, r) for k, e, r in db.session.execute(_counts_statement(unit, level, first, last))}
+    """{row unit id (0 for the total): (expected, reported)}: two statements."""
+    expected, _by_month = expected_counts(unit, level, first, last)
+    reported = {k: int(r or 0) for k, r in db.session.execute(_reported_statement(unit, level, first, last))}
+    return {k: (expected.get(k, 0), reported.get(k, 0)) for k in set(expected) | set(reported)}
 
 
-def _value_statement(unit: AdminUnit | None, level: str | None, first: str, last: str, indicator_ids: list[int]):
-    """SELECT (key, indicator_id, sum of values) per row unit and indicator."""
+def _value_statement(unit: AdminUnit | None, level: str | None, first: str, last: str, indicator_ids: list[int],
+                     live: bool = False):
+    """SELECT (key, indicator_id, sum of values) per row unit and indicator: from the per-commune
+    counters (fast path), or from the values themselves (`live`, rows of teams: the definition)."""
     day = map_day(last)
+    if fast_path(unit, level) and not live:
+        counter = CommuneMonthTotal
+        key = (literal_column("0") if level is None else place_column(counter, level, day)).label("key")
+        stmt = (select(key, counter.indicator_id, func.sum(counter.total))
+                .where(counter.period.between(first, last), counter.indicator_id.in_(indicator_ids),
+                       within(counter, unit, day)))
+        return stmt.group_by(*([key] if level is not None else []), counter.indicator_id)
     key = _group(level, day).label("key")
     return (
         select(key, TeamReportValue.indicator_id, func.sum(TeamReportValue.value))
@@ -152,10 +216,11 @@ def _value_statement(unit: AdminUnit | None, level: str | None, first: str, last
 
 
 def value_totals(unit: AdminUnit | None, level: str | None, first: str, last: str,
-                 indicator_ids: list[int]) -> dict[int, dict[int, int]]:
+                 indicator_ids: list[int], live: bool = False) -> dict[int, dict[int, int]]:
     """{row unit id: {indicator id: sum of values}} in one statement."""
     found: dict[int, dict[int, int]] = defaultdict(dict)
-    for k, indicator_id, total in db.session.execute(_value_statement(unit, level, first, last, indicator_ids)):
+    for k, indicator_id, total in db.session.execute(
+            _value_statement(unit, level, first, last, indicator_ids, live)):
         found[k][indicator_id] = int(total or 0)
     return found
 
@@ -245,24 +310,29 @@ def outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicator
 
 
 def trend(unit: AdminUnit | None, indicator_id: int, first: str, last: str) -> list[tuple[str, int, int, int]]:
-    """(month, value, expected, reported) for each month of the range, for the whole unit: two statements."""
+    """(month, value, expected, reported) for each month of the range, for the whole unit: three statements."""
+    _by_key, expected = expected_counts(unit, None, first, last)
     day = map_day(last)
-    months = _months_table(first, last)
-    counts: dict[str, tuple[int, int]] = {}
-    for p, e, r in db.session.execute(
-            select(months.c.period, func.count(), func.count(TeamReport.id)).select_from(Team)
-            .join(months, team_expected(months.c.start, months.c.end))
-            .outerjoin(TeamReport, and_(TeamReport.team_id == Team.id, TeamReport.period == months.c.period))
-            .where(within(Team, unit, day)).group_by(months.c.period)):
-        counts[p] = (e, r)
-    sums = dict(db.session.execute(
-        select(TeamReport.period, func.sum(TeamReportValue.value)).select_from(TeamReportValue)
-        .join(TeamReport, TeamReport.id == TeamReportValue.report_id).join(Team, Team.id == TeamReport.team_id)
-        .where(TeamReport.period.between(first, last), TeamReportValue.indicator_id == indicator_id,
-               within(Team, unit, day))
-        .group_by(TeamReport.period)
-    ).all())
-    return [(p, int(sums.get(p) or 0), *counts.get(p, (0, 0))) for p in periods.months(first, last)]
+    if fast_path(unit, None):
+        sums = dict(db.session.execute(
+            select(CommuneMonthTotal.period, func.sum(CommuneMonthTotal.total))
+            .where(CommuneMonthTotal.period.between(first, last), CommuneMonthTotal.indicator_id == indicator_id,
+                   within(CommuneMonthTotal, unit, day)).group_by(CommuneMonthTotal.period)).all())
+        reported = dict(db.session.execute(
+            select(CommuneMonthReports.period, func.sum(CommuneMonthReports.reports))
+            .where(CommuneMonthReports.period.between(first, last), within(CommuneMonthReports, unit, day))
+            .group_by(CommuneMonthReports.period)).all())
+    else:
+        sums = dict(db.session.execute(
+            select(TeamReport.period, func.sum(TeamReportValue.value)).select_from(TeamReportValue)
+            .join(TeamReport, TeamReport.id == TeamReportValue.report_id).join(Team, Team.id == TeamReport.team_id)
+            .where(TeamReport.period.between(first, last), TeamReportValue.indicator_id == indicator_id,
+                   within(Team, unit, day)).group_by(TeamReport.period)).all())
+        reported = dict(db.session.execute(
+            select(TeamReport.period, func.count()).join(Team, Team.id == TeamReport.team_id)
+            .where(TeamReport.period.between(first, last), within(Team, unit, day))
+            .group_by(TeamReport.period)).all())
+    return [(p, int(sums.get(p) or 0), expected[p], int(reported.get(p) or 0)) for p in periods.months(first, last)]
 
 
 def csv_lines(rows: list[OutputRow], total: OutputRow, indicators: list[Indicator], first: str, last: str

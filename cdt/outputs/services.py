@@ -15,7 +15,7 @@ from cdt.core.clock import utcnow
 from cdt.core.transactions import commit_or_retry
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
-from cdt.outputs import periods, queries
+from cdt.outputs import periods, queries, totals
 from cdt.outputs.models import Indicator, MonthLock, ReportingDeadline, TeamReport, TeamReportValue
 from cdt.registry.models import Team
 
@@ -64,6 +64,8 @@ def _save_one(team: Team, period: str, entry: Entry, indicator_ids: set[int], so
     changed = sorted(codes[i] for i in set(before) | set(new_values) if before.get(i) != new_values.get(i))
     if note != old_note:
         changed.append("note")
+    deltas = {i: new_values.get(i, 0) - before.get(i, 0) for i in set(before) | set(new_values)}
+    totals.add(team, period, deltas, (1 if report is None else 0) if new_values else (-1 if report is not None else 0))
     if not new_values:
         if report is not None:
             db.session.delete(report)

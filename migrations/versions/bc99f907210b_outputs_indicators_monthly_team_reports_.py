@@ -1,8 +1,8 @@
-"""outputs: indicators, monthly team reports, locks, deadlines, targets, team links, allowance rates
+"""outputs: indicators, monthly team reports and counters, locks, deadlines, targets, team links, allowance rates
 
-Revision ID: e60de83bd070
+Revision ID: bc99f907210b
 Revises: 5e55a1d0c0de
-Create Date: 2026-11-29 00:23:20.983498
+Create Date: 2026-11-29 00:41:52.455599
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e60de83bd070'
+revision = 'bc99f907210b'
 down_revision = '5e55a1d0c0de'
 branch_labels = None
 depends_on = None
@@ -33,6 +33,21 @@ def upgrade():
     )
     with op.batch_alter_table('allowance_rate', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_allowance_rate_province_id'), ['province_id'], unique=False)
+
+    op.create_table('output_commune_reports',
+    sa.Column('commune_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('province_id', sa.Integer(), nullable=False),
+    sa.Column('district_id', sa.Integer(), nullable=True),
+    sa.Column('reports', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['commune_id'], ['admin_unit.id'], name=op.f('fk_output_commune_reports_commune_id_admin_unit')),
+    sa.ForeignKeyConstraint(['district_id'], ['admin_unit.id'], name=op.f('fk_output_commune_reports_district_id_admin_unit')),
+    sa.ForeignKeyConstraint(['province_id'], ['admin_unit.id'], name=op.f('fk_output_commune_reports_province_id_admin_unit')),
+    sa.PrimaryKeyConstraint('commune_id', 'period', name=op.f('pk_output_commune_reports'))
+    )
+    with op.batch_alter_table('output_commune_reports', schema=None) as batch_op:
+        batch_op.create_index('ix_output_commune_reports_period', ['period', 'province_id', 'reports'], unique=False)
+        batch_op.create_index('ix_output_commune_reports_province', ['province_id', 'period'], unique=False)
 
     op.create_table('output_indicator',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -69,6 +84,23 @@ def upgrade():
     sa.ForeignKeyConstraint(['province_id'], ['admin_unit.id'], name=op.f('fk_month_lock_province_id_admin_unit')),
     sa.PrimaryKeyConstraint('province_id', 'period', name=op.f('pk_month_lock'))
     )
+    op.create_table('output_commune_month',
+    sa.Column('commune_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('indicator_id', sa.Integer(), nullable=False),
+    sa.Column('province_id', sa.Integer(), nullable=False),
+    sa.Column('district_id', sa.Integer(), nullable=True),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['commune_id'], ['admin_unit.id'], name=op.f('fk_output_commune_month_commune_id_admin_unit')),
+    sa.ForeignKeyConstraint(['district_id'], ['admin_unit.id'], name=op.f('fk_output_commune_month_district_id_admin_unit')),
+    sa.ForeignKeyConstraint(['indicator_id'], ['output_indicator.id'], name=op.f('fk_output_commune_month_indicator_id_output_indicator')),
+    sa.ForeignKeyConstraint(['province_id'], ['admin_unit.id'], name=op.f('fk_output_commune_month_province_id_admin_unit')),
+    sa.PrimaryKeyConstraint('commune_id', 'period', 'indicator_id', name=op.f('pk_output_commune_month'))
+    )
+    with op.batch_alter_table('output_commune_month', schema=None) as batch_op:
+        batch_op.create_index('ix_output_commune_month_period', ['period', 'indicator_id', 'province_id', 'total'], unique=False)
+        batch_op.create_index('ix_output_commune_month_province', ['province_id', 'period'], unique=False)
+
     op.create_table('output_target',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -159,12 +191,22 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_output_target_province_id'))
 
     op.drop_table('output_target')
+    with op.batch_alter_table('output_commune_month', schema=None) as batch_op:
+        batch_op.drop_index('ix_output_commune_month_province')
+        batch_op.drop_index('ix_output_commune_month_period')
+
+    op.drop_table('output_commune_month')
     op.drop_table('month_lock')
     op.drop_table('reporting_deadline')
     with op.batch_alter_table('output_indicator', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_output_indicator_province_id'))
 
     op.drop_table('output_indicator')
+    with op.batch_alter_table('output_commune_reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_output_commune_reports_province')
+        batch_op.drop_index('ix_output_commune_reports_period')
+
+    op.drop_table('output_commune_reports')
     with op.batch_alter_table('allowance_rate', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_allowance_rate_province_id'))
 
