@@ -84,7 +84,7 @@ def build(app, months: int) -> None:
         last = periods.last_month()
         first = periods.shift(last, -(months - 1))
         have = db.session.scalar(text("SELECT COUNT(*) FROM team_report WHERE period = :p"), {"p": first})
-        counted = db.session.scalar(text("SELECT COUNT(*) FROM output_commune_reports"))
+        counted = db.session.scalar(text("SELECT COUNT(*) FROM output_province_reports"))
         if have and have > teams_count() * 0.9 and not counted:
             from cdt.outputs import totals
 

@@ -212,3 +212,22 @@ class CommuneMonthReports(db.Model):
     province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
     reports: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProvinceMonthTotal(db.Model):
+    """The same counters per province (what the nation-wide report reads)."""
+
+    __tablename__ = "output_province_month"
+
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("output_indicator.id"), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProvinceMonthReports(db.Model):
+    __tablename__ = "output_province_reports"
+
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    reports: Mapped[int] = mapped_column(Integer, default=0)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import case, extract, func, literal_column, or_, select
+from sqlalchemy import func, literal_column, or_, select
 
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -40,6 +40,8 @@ from cdt.outputs.models import (
     CommuneMonthTotal,
     Indicator,
     OutputTarget,
+    ProvinceMonthReports,
+    ProvinceMonthTotal,
     TeamReport,
     TeamReportValue,
 )
@@ -126,43 +128,48 @@ def fast_path(unit: AdminUnit | None, level: str | None) -> bool:
     return level != "team" and (unit is None or unit.level != "village")
 
 
+def _counters(unit: AdminUnit | None, level: str | None):
+    """(values table, reports table): per province for the nation by province or in total, else per commune."""
+    if unit is None and level in (None, "province"):
+        return ProvinceMonthTotal, ProvinceMonthReports
+    return CommuneMonthTotal, CommuneMonthReports
+
+
 def _index(period: str) -> int:
     year, month = periods.year_month(period)
     return year * 12 + month - 1
 
 
-def _month_index(column):
-    return extract("year", column) * 12 + extract("month", column) - 1
+def _month_of(day) -> int | None:
+    return None if day is None else day.year * 12 + day.month - 1
 
 
 def _expected_statement(unit: AdminUnit | None, level: str | None, last: str):
-    """SELECT (key, first month, last month, teams): the teams inside the unit grouped by the months
-    they are active from and to (month numbers year x 12 + month - 1; NULL: open). A team is active
-    in a month from its establishment's month; its last month is its dissolution's month, or the one
-    before when it was dissolved on the 1st (not active on the day it is dissolved)."""
+    """SELECT (key, established_on, dissolved_on, teams): the teams inside the unit that may count,
+    grouped by their dates (a few thousand groups for the nation)."""
     day = map_day(last)
     key = _group(level, day).label("key")
-    starts = _month_index(Team.established_on).label("starts")
-    ends = (_month_index(Team.dissolved_on)
-            - case((extract("day", Team.dissolved_on) == 1, 1), else_=0)).label("ends")
-    stmt = (
-        select(key, starts, ends, func.count().label("teams"))
+    return (
+        select(key, Team.established_on, Team.dissolved_on, func.count().label("teams"))
         .where(within(Team, unit, day), or_(Team.status == "active", Team.dissolved_on.is_not(None)))
-        .group_by(*([key] if level is not None else []), starts, ends)
+        .group_by(*([key] if level is not None else []), Team.established_on, Team.dissolved_on)
     )
-    return stmt
 
 
 def expected_counts(unit: AdminUnit | None, level: str | None, first: str, last: str
                     ) -> tuple[dict[int, int], dict[str, int]]:
     """({row unit id: team-months expected}, {month: teams expected, whole unit}): one statement over
-    the teams (grouped by their first and last months), whatever the length of the period."""
+    the teams grouped by their dates, whatever the length of the period. A team is active from the
+    month it is established to the month it is dissolved, or the one before when dissolved on the
+    1st (it is not active on the day it is dissolved): `queries.team_expected`, month by month."""
     low, high = _index(first), _index(last)
     by_key: dict[int, int] = defaultdict(int)
     by_month: dict[int, int] = defaultdict(int)
-    for key, starts, ends, teams in db.session.execute(_expected_statement(unit, level, last)):
-        lo = low if starts is None else max(low, int(starts))
-        hi = high if ends is None else min(high, int(ends))
+    for key, established, dissolved, teams in db.session.execute(_expected_statement(unit, level, last)):
+        starts = _month_of(established)
+        ends = None if dissolved is None else _month_of(dissolved) - (1 if dissolved.day == 1 else 0)
+        lo = low if starts is None else max(low, starts)
+        hi = high if ends is None else min(high, ends)
         if hi >= lo:
             by_key[key] += (hi - lo + 1) * teams
             for index in range(lo, hi + 1):
@@ -174,9 +181,10 @@ def _reported_statement(unit: AdminUnit | None, level: str | None, first: str, l
     """SELECT (key, reports): the reports of the months received from the unit's teams."""
     day = map_day(last)
     if fast_path(unit, level):
-        key = (literal_column("0") if level is None else place_column(CommuneMonthReports, level, day)).label("key")
-        stmt = (select(key, func.sum(CommuneMonthReports.reports))
-                .where(CommuneMonthReports.period.between(first, last), within(CommuneMonthReports, unit, day)))
+        counter = _counters(unit, level)[1]
+        key = (literal_column("0") if level is None else place_column(counter, level, day)).label("key")
+        stmt = (select(key, func.sum(counter.reports))
+                .where(counter.period.between(first, last), within(counter, unit, day)))
     else:
         key = _group(level, day).label("key")
         stmt = (select(key, func.count()).select_from(TeamReport).join(Team, Team.id == TeamReport.team_id)
@@ -197,7 +205,7 @@ def _value_statement(unit: AdminUnit | None, level: str | None, first: str, last
     counters (fast path), or from the values themselves (`live`, rows of teams: the definition)."""
     day = map_day(last)
     if fast_path(unit, level) and not live:
-        counter = CommuneMonthTotal
+        counter = _counters(unit, level)[0]
         key = (literal_column("0") if level is None else place_column(counter, level, day)).label("key")
         stmt = (select(key, counter.indicator_id, func.sum(counter.total))
                 .where(counter.period.between(first, last), counter.indicator_id.in_(indicator_ids),
@@ -314,14 +322,15 @@ def trend(unit: AdminUnit | None, indicator_id: int, first: str, last: str) -> l
     _by_key, expected = expected_counts(unit, None, first, last)
     day = map_day(last)
     if fast_path(unit, None):
+        values, counts = _counters(unit, None)
         sums = dict(db.session.execute(
-            select(CommuneMonthTotal.period, func.sum(CommuneMonthTotal.total))
-            .where(CommuneMonthTotal.period.between(first, last), CommuneMonthTotal.indicator_id == indicator_id,
-                   within(CommuneMonthTotal, unit, day)).group_by(CommuneMonthTotal.period)).all())
+            select(values.period, func.sum(values.total))
+            .where(values.period.between(first, last), values.indicator_id == indicator_id,
+                   within(values, unit, day)).group_by(values.period)).all())
         reported = dict(db.session.execute(
-            select(CommuneMonthReports.period, func.sum(CommuneMonthReports.reports))
-            .where(CommuneMonthReports.period.between(first, last), within(CommuneMonthReports, unit, day))
-            .group_by(CommuneMonthReports.period)).all())
+            select(counts.period, func.sum(counts.reports))
+            .where(counts.period.between(first, last), within(counts, unit, day))
+            .group_by(counts.period)).all())
     else:
         sums = dict(db.session.execute(
             select(TeamReport.period, func.sum(TeamReportValue.value)).select_from(TeamReportValue)

@@ -1,8 +1,8 @@
 """outputs: indicators, monthly team reports and counters, locks, deadlines, targets, team links, allowance rates
 
-Revision ID: bc99f907210b
+Revision ID: 817b0a5dea46
 Revises: 5e55a1d0c0de
-Create Date: 2026-11-29 00:41:52.455599
+Create Date: 2026-11-29 00:45:58.995075
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'bc99f907210b'
+revision = '817b0a5dea46'
 down_revision = '5e55a1d0c0de'
 branch_labels = None
 depends_on = None
@@ -68,6 +68,13 @@ def upgrade():
     with op.batch_alter_table('output_indicator', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_output_indicator_province_id'), ['province_id'], unique=False)
 
+    op.create_table('output_province_reports',
+    sa.Column('province_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('reports', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['province_id'], ['admin_unit.id'], name=op.f('fk_output_province_reports_province_id_admin_unit')),
+    sa.PrimaryKeyConstraint('province_id', 'period', name=op.f('pk_output_province_reports'))
+    )
     op.create_table('reporting_deadline',
     sa.Column('province_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Integer(), nullable=False),
@@ -101,6 +108,15 @@ def upgrade():
         batch_op.create_index('ix_output_commune_month_period', ['period', 'indicator_id', 'province_id', 'total'], unique=False)
         batch_op.create_index('ix_output_commune_month_province', ['province_id', 'period'], unique=False)
 
+    op.create_table('output_province_month',
+    sa.Column('province_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('indicator_id', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['indicator_id'], ['output_indicator.id'], name=op.f('fk_output_province_month_indicator_id_output_indicator')),
+    sa.ForeignKeyConstraint(['province_id'], ['admin_unit.id'], name=op.f('fk_output_province_month_province_id_admin_unit')),
+    sa.PrimaryKeyConstraint('province_id', 'period', 'indicator_id', name=op.f('pk_output_province_month'))
+    )
     op.create_table('output_target',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -191,6 +207,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_output_target_province_id'))
 
     op.drop_table('output_target')
+    op.drop_table('output_province_month')
     with op.batch_alter_table('output_commune_month', schema=None) as batch_op:
         batch_op.drop_index('ix_output_commune_month_province')
         batch_op.drop_index('ix_output_commune_month_period')
@@ -198,6 +215,7 @@ def downgrade():
     op.drop_table('output_commune_month')
     op.drop_table('month_lock')
     op.drop_table('reporting_deadline')
+    op.drop_table('output_province_reports')
     with op.batch_alter_table('output_indicator', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_output_indicator_province_id'))
 
