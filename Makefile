@@ -24,6 +24,7 @@ translations: $(STAMP)
 run: translations
 	$(FLASK) db upgrade
 	$(FLASK) cdt topics seed
+	$(FLASK) cdt indicators seed
 	$(FLASK) cdt demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
@@ -34,6 +35,7 @@ serve: export CDT_ENV = production
 serve: translations
 	$(FLASK) db upgrade
 	$(FLASK) cdt topics seed
+	$(FLASK) cdt indicators seed
 	$(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py app:app
 
 # Browser tests (tests/e2e) drive Debian's Chromium; without it they are skipped, and said so.

@@ -21,6 +21,7 @@ def _attach() -> None:
     from cdt.auth import cli as auth_cli
     from cdt.geo import cli as geo_cli
     from cdt.ops import cli as ops_cli
+    from cdt.outputs import cli as outputs_cli
     from cdt.registry import cli as registry_cli
     from cdt.reports import cli as reports_cli
     from cdt.reports import stats as reports_stats
@@ -33,6 +34,8 @@ def _attach() -> None:
     cdt_group.add_command(auth_cli.users_group)
     cdt_group.add_command(registry_cli.import_group)
     cdt_group.add_command(training_topics.topics_group)
+    cdt_group.add_command(outputs_cli.indicators_group)
+    reports_cli.report_group.add_command(outputs_cli.outputs_command)
     cdt_group.add_command(ops_cli.backup_command)
     cdt_group.add_command(ops_cli.restore_command)
 

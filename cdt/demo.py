@@ -469,11 +469,16 @@ def build_demo(scale: str = "laocai", progress: bool = False) -> dict[str, int]:
     _fix_sequences()
     create_demo_accounts()
     apply_reform()  # before the recount: team_stat counts the teams where they are today
+    from cdt.outputs.demo import build_outputs
+
+    # The teams' monthly reports, targets, an allowance rate: new Lào Cai (15) today, which holds
+    # old Lào Cai's and old Yên Bái's teams.
+    reports = build_outputs(YEN_BAI)
     stats.rebuild()  # the triggers back, every team's report row recounted
     db.session.commit()
     return {
         "villages": b.counts["admin_unit"], "teams": b.counts["team"], "people": b.counts["person"],
-        "sessions": b.counts["training_session"], "attendance": b.counts["attendance"],
+        "sessions": b.counts["training_session"], "attendance": b.counts["attendance"], "reports": reports,
     }
 
 

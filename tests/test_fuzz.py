@@ -58,11 +58,15 @@ FUZZ_SETTINGS = settings(
 def _url_arguments():
     from cdt.auth.models import User
     from cdt.geo.models import AdminUnit
+    from cdt.outputs.models import Indicator, TeamLink, TeamReport
     from cdt.registry.models import Membership, Person, Team
     from cdt.training.models import TrainingSession, TrainingTopic
 
     # argument -> (model, column, area model: the model whose area decides "own"; None: global)
     return {
+        "indicator_id": (Indicator, Indicator.id, None),
+        "period": (TeamReport, TeamReport.period, None),
+        "secret": (TeamLink, TeamLink.token_hash, None),  # stored hashes: never a live secret (404)
         "team_id": (Team, Team.id, Team),
         "person_id": (Person, Person.id, Person),
         "membership_id": (Membership, Membership.id, Person),

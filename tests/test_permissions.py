@@ -153,11 +153,42 @@ SPEC: dict[str, dict[str, Access]] = {
     "reports.coverage_csv": {"GET": read()},
     "reports.coverage_xlsx": {"GET": read()},
     "reports.gaps": {"GET": read()},
+    # outputs: commune officers enter their communes' months; province staff manage indicators,
+    # deadlines, locks and targets of their province; everyone reads the report in their area
+    "outputs.entry": {"GET": read(ok=(200, 302)), "POST": write("admin", "commune")},
+    "outputs.indicators": {"GET": read("admin", "province", scoped=False)},
+    "outputs.indicator_new": {"GET": read("admin", "province", scoped=False),
+                              "POST": write("admin", "province", scoped=False)},
+    "outputs.indicator_edit": {"GET": read("admin", "province", scoped=False),
+                               "POST": write("admin", "province", scoped=False)},
+    "outputs.months": {"GET": read("admin", "province", scoped=False)},
+    "outputs.deadline": {"POST": write("admin", "province", scoped=False)},
+    "outputs.lock": {"POST": write("admin", "province", scoped=False)},
+    "outputs.reopen": {"POST": write("admin", "province", scoped=False)},
+    "outputs.late": {"GET": read()},
+    "outputs.targets_page": {"GET": read("admin", "province", scoped=False)},
+    "outputs.target_set": {"POST": write("admin", "province", scoped=False)},
+    "outputs.targets_template": {"GET": read("admin", "province", scoped=False, ok=(200, 400))},
+    "outputs.targets_upload": {"POST": write("admin", "province", scoped=False)},
+    "outputs.import_template": {"GET": read("admin", "commune", ok=(200, 400))},
+    "outputs.import_month": {"GET": read("admin", "commune", ok=(200, 400)), "POST": write("admin", "commune")},
+    "outputs.import_confirm": {"POST": write("admin", "commune")},
+    "outputs.link_create": {"POST": write("admin", "commune")},
+    "outputs.link_revoke": {"POST": write("admin", "commune")},
+    "outputs.team_link": {"GET": public(404, note="unknown secret: 404; live links in tests/test_outputs_entry.py"),
+                          "POST": public(404)},
+    "outputs.allowance_rates": {"GET": read("admin", "province", scoped=False),
+                                "POST": write("admin", "province", scoped=False)},
+    "outputs.allowance_sheet": {"GET": read()},
+    "outputs.allowance_xlsx": {"GET": read(ok=(200, 400))},
+    "outputs.report": {"GET": read()},
+    "outputs.report_csv": {"GET": read()},
+    "outputs.report_xlsx": {"GET": read()},
 }
 
 # URL arguments that name area-scoped objects, and how to fill them.
 SCOPED_ARGS = {"team_id", "person_id", "membership_id", "session_id", "code"}
-GLOBAL_ARGS = {"user_id", "topic_id", "role", "filename"}
+GLOBAL_ARGS = {"user_id", "topic_id", "role", "filename", "period", "indicator_id", "secret"}
 
 
 def _collect_rules():
@@ -289,8 +320,20 @@ def world(app):
         target.set_password("walk target password")
         db.session.add(target)
         db.session.commit()
-        w.shared_global = {"user_id": target.id, "topic_id": _first_topic(), "role": "leader"}
+        w.shared_global = {"user_id": target.id, "topic_id": _first_topic(), "role": "leader", "period": "2025-02",
+                           "secret": "no-such-team-link-secret", "indicator_id": _province_indicator(own.province_id)}
     return w
+
+
+def _province_indicator(province_id: int) -> int:
+    """An output indicator of Lào Cai's own (its staff may change it; another province's may not)."""
+    from cdt.outputs.models import Indicator
+
+    indicator = Indicator(code="walk_indicator", name_vi="Chỉ tiêu riêng", name_en="Own indicator",
+                          measure="people", province_id=province_id)
+    db.session.add(indicator)
+    db.session.commit()
+    return indicator.id
 
 
 def _first_topic():

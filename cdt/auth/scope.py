@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "training.write": frozenset({"admin", "youth_coordinator"}),
     "users.manage": frozenset({"admin"}),
     "topics.manage": frozenset({"admin"}),
+    "outputs.enter": frozenset({"admin", "commune_officer"}),
+    "outputs.manage": frozenset({"admin", "province_staff"}),
     "audit.read": frozenset({"admin", "province_staff"}),
     "citizen_id.read": frozenset(
         {"admin", "province_staff", "district_staff", "commune_officer"}

@@ -18,6 +18,8 @@ NAVIGATION = [
     ("registry.teams", _l("Teams"), None),
     ("registry.members", _l("Members"), None),
     ("training.sessions", _l("Training"), None),
+    ("outputs.entry", _l("Monthly reports"), "outputs.enter"),
+    ("outputs.report", _l("Outputs"), None),
     ("audit.events", _l("Audit trail"), "audit.read"),
     ("auth.users", _l("Users"), "users.manage"),
     ("training.topics", _l("Topics"), "topics.manage"),

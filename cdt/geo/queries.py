@@ -127,3 +127,18 @@ def commune_in_area_or_404(code: str | None = None, *, commune_id: int | None = 
     """The commune this GSO code names on the day (or with this id) when it lies in the user's
     area; 404 otherwise."""
     return _in_area_or_404(commune_in_area(code, commune_id=commune_id, day=day))
+
+
+def unit_arg_or_area(code: str | None) -> AdminUnit | None:
+    """The unit a report page is about: the one with GSO code `code` inside the user's area (404
+    outside), else the user's own area; None (everywhere) for an administrator without an area;
+    404 for anyone else without one."""
+    from flask_login import current_user
+
+    if code:
+        return unit_in_area_or_404(code)
+    if current_user.area is not None:
+        return current_user.area
+    if current_user.role == "admin":
+        return None
+    abort(404)

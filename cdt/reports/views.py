@@ -10,7 +10,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
@@ -21,7 +21,7 @@ from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_
 from cdt.core.templating import short_date
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, LEVEL_LABELS, LEVELS, AdminUnit
-from cdt.geo.queries import breadcrumbs, ended, levels_on, successors, unit_in_area_or_404
+from cdt.geo.queries import breadcrumbs, ended, levels_on, successors, unit_arg_or_area, unit_in_area_or_404
 from cdt.geo.within import placement_day
 from cdt.ops.caching import conditional
 from cdt.reports import queries
@@ -101,12 +101,7 @@ class Report:
 
 def _default_unit() -> AdminUnit | None:
     """The user's area; None (everything loaded) for an admin without one."""
-    area = current_user.area
-    if area is not None:
-        return area
-    if current_user.role == "admin":
-        return None
-    abort(404)
+    return unit_arg_or_area(None)
 
 
 def _parse() -> Report:

@@ -1,0 +1,1 @@
+"""What the teams do: indicators, monthly team reports, deadlines and locks, targets, the outputs report."""
