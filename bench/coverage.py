@@ -5,8 +5,10 @@ people) into a fresh SQLite database, and into a fresh PostgreSQL database too w
 TEST_DATABASE_URL is set; then times, 20 runs each (after one warm-up run):
 
 - the report (`cdt.reports.queries.coverage`, what the page, the exports and the CLI call:
-  statement built, run, rows turned into CoverageRow objects) for the nation by province,
-  one province (Lào Cai) by district and one district (Bắc Hà) by commune;
+  statement built, run, rows turned into CoverageRow objects) on both maps (the national demo
+  applies the 2025 reform): today the nation by province and new Lào Cai (15) by commune; for
+  2023-06-30 the nation by province on that date's map and regrouped on today's (`map=`), old
+  Lào Cai (10) by district, and new Lào Cai's communes regrouped;
 - the bare SQL aggregate it runs (the same compiled SELECT through the DB-API cursor);
 - the bare SQL of the live definition (`fast=False`: the joins over membership, team and person),
   which the report uses when the fast path does not apply (a past date, a future-dated row);
@@ -34,10 +36,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 RUNS = 20
+PAST = "2023-06-30"
+# name, unit code (read on the map's date), level, as_of (None: today), map (None: as_of's)
 CASES = [
-    ("nation by province", None, "province"),
-    ("Lào Cai (10) by district", "10", "district"),
-    ("Bắc Hà (085) by commune", "085", "commune"),
+    ("nation by province", None, "province", None, None),
+    ("Lào Cai (15) by commune", "15", "commune", None, None),
+    ("nation by prov. 2023", None, "province", PAST, None),
+    ("nation 2023, map today", None, "province", PAST, "today"),
+    ("old LC (10) by district 2023", "10", "district", PAST, None),
+    ("LC (15) 2023, map today", "15", "commune", PAST, "today"),
 ]
 
 
@@ -72,30 +79,32 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def measure(url: str, label: str) -> list[tuple]:
-    from sqlalchemy import select
+
+    from datetime import date
 
     from cdt.extensions import db
-    from cdt.geo.models import AdminUnit
+    from cdt.geo.queries import unit_by_code
     from cdt.reports.queries import coverage, coverage_statement, fast_path_applies, today
 
     app = make_app(url)
     results = []
     with app.app_context():
         db.create_all()  # a database built before team_stat existed: the table, its triggers, its rows
-        as_of = today()
-        fast = fast_path_applies(as_of)
+        print(f"  {label}: fast path applies today: {fast_path_applies(today())}", flush=True)
         db.session.rollback()
-        print(f"  {label}: fast path applies today: {fast}", flush=True)
-        for name, code, level in CASES:
-            parent = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code)) if code else None
+        for name, code, level, when, map_when in CASES:
+            as_of = today() if when is None else date.fromisoformat(when)
+            map_day = None if map_when is None else today()
+            parent = unit_by_code(code, map_day or as_of) if code else None
+            fast = map_day is None and fast_path_applies(as_of)
             postgres = db.engine.dialect.name == "postgresql"
-            sql = str(coverage_statement(parent, level, as_of, fast=fast).compile(
+            sql = str(coverage_statement(parent, level, as_of, fast=fast, map_day=map_day).compile(
                 db.engine, compile_kwargs={"literal_binds": True}))
-            live_sql = str(coverage_statement(parent, level, as_of, fast=False).compile(
+            live_sql = str(coverage_statement(parent, level, as_of, fast=False, map_day=map_day).compile(
                 db.engine, compile_kwargs={"literal_binds": True}))
 
-            def report(parent=parent, level=level):
-                return coverage(parent, level, as_of)
+            def report(parent=parent, level=level, as_of=as_of, map_day=map_day):
+                return coverage(parent, level, as_of, map_day=map_day)
 
             def bare(sql=sql, postgres=postgres):
                 raw = db.engine.raw_connection()
@@ -167,6 +176,7 @@ def analyze(url: str) -> None:
 
 
 def main() -> None:
+    global RUNS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sqlite", metavar="PATH",
                         help="SQLite file to use: built when missing, reused (not rebuilt) when it exists")
@@ -174,7 +184,9 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     parser.add_argument("--postgres-db", metavar="NAME", help="reuse this PostgreSQL database (already built)")
     parser.add_argument("--keep-postgres", action="store_true", help="do not drop the PostgreSQL database built")
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"timed runs per case (default {RUNS})")
     args = parser.parse_args()
+    RUNS = args.runs
 
     results = []
     if not args.no_sqlite:
@@ -206,12 +218,12 @@ def main() -> None:
             drop()
 
     print()
-    print(f"{'database':<11} {'report':<26} {'rows':>5} {'path':>5} {'median':>9} {'p95':>9} {'SQL med':>9} "
+    print(f"{'database':<11} {'report':<28} {'rows':>5} {'path':>5} {'median':>9} {'p95':>9} {'SQL med':>9} "
           f"{'SQL p95':>9} {'ratio':>6} {'CPU med':>9} {'live SQL':>9}")
     for label, name, rows, med, p95, bare_med, bare_p95, cpu, live_med, fast in results:
-        print(f"{label:<11} {name:<26} {rows:>5} {'fast' if fast else 'live':>5} {med:>7.1f}ms {p95:>7.1f}ms "
+        print(f"{label:<11} {name:<28} {rows:>5} {'fast' if fast else 'live':>5} {med:>7.1f}ms {p95:>7.1f}ms "
               f"{bare_med:>7.1f}ms {bare_p95:>7.1f}ms {med / bare_med:>6.2f} {cpu:>7.1f}ms {live_med:>7.1f}ms")
-    print("(path = what the report used today; ratio = report median / bare SQL median; CPU med = this "
+    print("(path = what the report used; ratio = report median / bare SQL median; CPU med = this "
           "process's CPU time per report run: on SQLite it excludes waiting for a CPU, on PostgreSQL the "
           "server's work is not in it; live SQL = median of the live definition's bare SQL, the fallback)")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")

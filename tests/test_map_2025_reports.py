@@ -140,6 +140,7 @@ def test_unit_pages_show_succession_and_stack_on_phones(client, login_as):
     assert "Thị trấn Bắc Hà" in old_bac_ha
     district = client.get("/units/085").get_data(as_text=True)
     assert "on=2025-06-30" in district
+    assert "Sáp nhập vào" in district and 'href="/units/02890"' in district  # the new communes it went into
 
 
 def test_province_staff_read_the_audit_events_of_the_provinces_it_was_made_of(app, client, login_as):
@@ -151,7 +152,7 @@ def test_province_staff_read_the_audit_events_of_the_provinces_it_was_made_of(ap
 
     with app.app_context():
         load_units(["01"])  # Hà Nội, on both maps: another province
-        old, new = unit_by_code("10", BEFORE), unit_by_code("15")
+        old = unit_by_code("10", BEFORE)
         other = unit_by_code("01").id
         before = record("export", details={"what": "old"}, user=None)
         before.province_id = old.id  # an event of old Lào Cai, before the reform

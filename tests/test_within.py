@@ -153,7 +153,7 @@ def test_import_template_lists_the_villages_valid_today(app, login_as):
     """Regression: the import (and its template) read a village's validity like the reports do,
     not as "no end date": a village ending tomorrow is still offered, one ended yesterday or
     starting tomorrow is not."""
-    today = date.today()
+    today = clock.today()  # the registry's today (Asia/Ho_Chi_Minh), not the server's
     with app.app_context():
         commune = unit(NEW_BAC_HA)  # the commune account's area
         _village(commune, 901, None, today + timedelta(days=1))

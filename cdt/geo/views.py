@@ -5,7 +5,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from cdt.core.inputs import date_arg
-from cdt.geo.queries import breadcrumbs, ended, succession_of, unit_in_area_or_404
+from cdt.geo.queries import breadcrumbs, ended, succession_of, successors, unit_in_area_or_404
 from cdt.reports.queries import country_summary, coverage, summary
 
 bp = Blueprint("geo", __name__)
@@ -31,8 +31,10 @@ def unit(code: str):
     unit = unit_in_area_or_404(code, date_arg("on"))
     totals = summary(unit)
     rows = coverage(unit, unit.child_level) if unit.child_level else []
-    predecessors, successors = succession_of(unit)
+    before, after = succession_of(unit)
+    # An abolished district has no successor of its own: the new communes its communes went into.
+    district_successors = successors(unit) if unit.level == "district" and ended(unit) else []
     on = unit.valid_to.isoformat() if ended(unit) else None  # links stay on the unit's map
     return render_template("geo/unit.html", unit=unit, totals=totals, rows=rows, crumbs=breadcrumbs(unit),
-                           predecessors=predecessors, successors=successors, on=on,
+                           predecessors=before, successors=after, district_successors=district_successors, on=on,
                            crumb_args={"on": on} if on else None)
