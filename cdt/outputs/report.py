@@ -293,8 +293,8 @@ def row_units(unit: AdminUnit | None, level: str, first: str, last: str) -> list
 
 def outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicators: list[Indicator]
             ) -> tuple[list[OutputRow], OutputRow]:
-    """The rows under `unit` and the unit's own total row (counted on its own, not summed from the
-    rows): a fixed number of statements whatever the size."""
+    """The rows under `unit` and the unit's own total row (the sum of every group, not only of the
+    rows shown): a fixed number of statements whatever the size."""
     ids = [i.id for i in indicators]
     rows = row_units(unit, level, first, last)
     counts = reporting_counts(unit, level, first, last)
@@ -310,8 +310,11 @@ def outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicator
             row.targets = targets.get(row.unit_id, {})
     total = OutputRow(unit.level if unit else "country", unit.id if unit else 0, unit.code if unit else "",
                       unit.name if unit else "", None)
-    total.expected, total.reported = reporting_counts(unit, None, first, last).get(0, (0, 0))
-    total.values = value_totals(unit, None, first, last, ids).get(0, {})
+    # Every team of the unit is in exactly one group (a NULL key: no unit at that level on that map),
+    # so the groups add up to the unit's own figures.
+    total.expected = sum(e for e, _r in counts.values())
+    total.reported = sum(r for _e, r in counts.values())
+    total.values = {i: sum(v.get(i, 0) for v in totals.values()) for i in ids}
     if unit is not None:
         total.targets = targets.get(unit.id, {})
     return rows, total
