@@ -1,5 +1,5 @@
-"""Forms of the outputs feature. The month entry page's figures are read by views.parse_entries
-(one input per team and indicator), its CSRF token by MonthForm."""
+"""Forms of the outputs feature. The month entry page's figures are read by cdt.outputs.entry (one
+input per team and indicator), its CSRF token by cdt.core.forms.EmptyForm."""
 from __future__ import annotations
 
 import re
@@ -39,10 +39,6 @@ class IndicatorForm(AppForm):
 class DeadlineForm(AppForm):
     day = BoundedIntegerField(_l("Reports are due on this day of the following month"), validators=[
         InputRequired(_l("Enter a number.")), NumberRange(min=1, max=28, message=_l("Enter a day from 1 to 28."))])
-
-
-class MonthForm(AppForm):
-    """The month entry page's POST: the CSRF token; the figures are read by the view."""
 
 
 class TargetForm(AppForm):

@@ -140,36 +140,39 @@ def _index(period: str) -> int:
     return year * 12 + month - 1
 
 
-def _month_of(day) -> int | None:
-    return None if day is None else day.year * 12 + day.month - 1
+def _month_text(column, day_before: bool = False):
+    """SQL: 'YYYY-MM' of a date column (of the day before it with `day_before`), SQLite or PostgreSQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column - literal_column("1") if day_before else column, "YYYY-MM")
+    return func.substr(func.date(column, "-1 day") if day_before else column, 1, 7)
 
 
 def _expected_statement(unit: AdminUnit | None, level: str | None, last: str):
-    """SELECT (key, established_on, dissolved_on, teams): the teams inside the unit that may count,
-    grouped by their dates (a few thousand groups for the nation)."""
+    """SELECT (key, first month, last month, teams): the teams inside the unit that may count, grouped
+    by the month they are established in and the month of the day before their dissolution (their
+    last active month: a team is not active on the day it is dissolved); NULL: open."""
     day = map_day(last)
     key = _group(level, day).label("key")
+    starts = _month_text(Team.established_on).label("starts")
+    ends = _month_text(Team.dissolved_on, day_before=True).label("ends")
     return (
-        select(key, Team.established_on, Team.dissolved_on, func.count().label("teams"))
+        select(key, starts, ends, func.count().label("teams"))
         .where(within(Team, unit, day), or_(Team.status == "active", Team.dissolved_on.is_not(None)))
-        .group_by(*([key] if level is not None else []), Team.established_on, Team.dissolved_on)
+        .group_by(*([key] if level is not None else []), starts, ends)
     )
 
 
 def expected_counts(unit: AdminUnit | None, level: str | None, first: str, last: str
                     ) -> tuple[dict[int, int], dict[str, int]]:
     """({row unit id: team-months expected}, {month: teams expected, whole unit}): one statement over
-    the teams grouped by their dates, whatever the length of the period. A team is active from the
-    month it is established to the month it is dissolved, or the one before when dissolved on the
-    1st (it is not active on the day it is dissolved): `queries.team_expected`, month by month."""
+    the teams grouped by their first and last active months, whatever the length of the period
+    (month by month this is `queries.team_expected`)."""
     low, high = _index(first), _index(last)
     by_key: dict[int, int] = defaultdict(int)
     by_month: dict[int, int] = defaultdict(int)
-    for key, established, dissolved, teams in db.session.execute(_expected_statement(unit, level, last)):
-        starts = _month_of(established)
-        ends = None if dissolved is None else _month_of(dissolved) - (1 if dissolved.day == 1 else 0)
-        lo = low if starts is None else max(low, starts)
-        hi = high if ends is None else min(high, ends)
+    for key, starts, ends, teams in db.session.execute(_expected_statement(unit, level, last)):
+        lo = low if starts is None else max(low, _index(starts))
+        hi = high if ends is None else min(high, _index(ends))
         if hi >= lo:
             by_key[key] += (hi - lo + 1) * teams
             for index in range(lo, hi + 1):
@@ -293,8 +296,8 @@ def row_units(unit: AdminUnit | None, level: str, first: str, last: str) -> list
 
 def outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicators: list[Indicator]
             ) -> tuple[list[OutputRow], OutputRow]:
-    """The rows under `unit` and the unit's own total row (counted on its own, not summed from the
-    rows): a fixed number of statements whatever the size."""
+    """The rows under `unit` and the unit's own total row (the sum of every group, not only of the
+    rows shown): a fixed number of statements whatever the size."""
     ids = [i.id for i in indicators]
     rows = row_units(unit, level, first, last)
     counts = reporting_counts(unit, level, first, last)
@@ -310,8 +313,11 @@ def outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicator
             row.targets = targets.get(row.unit_id, {})
     total = OutputRow(unit.level if unit else "country", unit.id if unit else 0, unit.code if unit else "",
                       unit.name if unit else "", None)
-    total.expected, total.reported = reporting_counts(unit, None, first, last).get(0, (0, 0))
-    total.values = value_totals(unit, None, first, last, ids).get(0, {})
+    # Every team of the unit is in exactly one group (a NULL key: no unit at that level on that map),
+    # so the groups add up to the unit's own figures.
+    total.expected = sum(e for e, _r in counts.values())
+    total.reported = sum(r for _e, r in counts.values())
+    total.values = {i: sum(v.get(i, 0) for v in totals.values()) for i in ids}
     if unit is not None:
         total.targets = targets.get(unit.id, {})
     return rows, total
@@ -319,7 +325,8 @@ def outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicator
 
 def trend(unit: AdminUnit | None, indicator_id: int, first: str, last: str) -> list[tuple[str, int, int, int]]:
     """(month, value, expected, reported) for each month of the range, for the whole unit: three statements."""
-    _by_key, expected = expected_counts(unit, None, first, last)
+    # grouped by the unit's own level (or by province for the nation): the index's order
+    _by_key, expected = expected_counts(unit, unit.level if unit is not None else "province", first, last)
     day = map_day(last)
     if fast_path(unit, None):
         values, counts = _counters(unit, None)

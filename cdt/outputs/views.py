@@ -23,7 +23,7 @@ from cdt.geo.within import valid_on
 from cdt.outputs import allowances, importing, links, periods, queries, report_views, services, targets
 from cdt.outputs import entry as entry_input
 from cdt.outputs import report as outputs_report
-from cdt.outputs.forms import AllowanceRateForm, DeadlineForm, IndicatorForm, MonthForm, TargetForm, UploadForm
+from cdt.outputs.forms import AllowanceRateForm, DeadlineForm, IndicatorForm, TargetForm, UploadForm
 from cdt.outputs.models import Indicator
 from cdt.registry.models import Team
 
@@ -70,7 +70,7 @@ def entry():
     rows = queries.commune_month(commune, period)
     locked = queries.is_locked(commune.province_id, period)
     editable = can("outputs.enter") and not locked and not periods.is_future(period)
-    form = MonthForm()
+    form = EmptyForm()
     errors: dict[str, str] = {}
     typed = None
     status = 200
@@ -476,7 +476,7 @@ def import_month():
     elif request.method == "POST":
         status = 400
     return render_template("outputs/import.html", commune=commune, period=period, upload=upload, preview=preview,
-                           confirm=MonthForm(), locale=locale(), value_name=entry_input.value_name,
+                           confirm=EmptyForm(), locale=locale(), value_name=entry_input.value_name,
                            note_name=entry_input.note_name), status
 
 
@@ -486,7 +486,7 @@ def import_month():
 def import_confirm():
     """Write the previewed rows (sent back as the entry page's inputs, checked again): all or nothing."""
     commune, period = _import_commune(), month_arg()
-    if not MonthForm().validate():
+    if not EmptyForm().validate():
         abort(400)
     indicators = queries.indicators_for(commune.province_id, period)
     rows = queries.commune_month(commune, period)
@@ -552,7 +552,7 @@ def team_link(secret: str):
         abort(404)
     indicators = queries.indicators_for(team.province_id, period) if period else []
     report, values = queries.team_month(team, period) if period else (None, {})
-    form = MonthForm()
+    form = EmptyForm()
     errors: dict[str, str] = {}
     typed = None
     status = 200

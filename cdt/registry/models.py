@@ -84,6 +84,9 @@ class Team(AreaColumns, db.Model):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        # The outputs report counts the team-months expected per province from the teams' dates
+        # (cdt/outputs/report.py): this index answers it in order, without reading the table.
+        Index("ix_team_province_dates", "province_id", "established_on", "dissolved_on", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
