@@ -3,7 +3,8 @@
 - PostgreSQL: ONE statement, `INSERT ... SELECT ... FROM unnest(<one array per column>)`: the
   rows travel as arrays (no 20,000-row VALUES text for the driver to build and the server to
   parse), and a statement-level trigger runs once for all of them;
-- SQLite: one executemany (the driver's C loop), with RETURNING when ids are asked for.
+- SQLite: one executemany (the driver's C loop); the new ids, when asked for, are the
+  consecutive numbers after the largest id (checked), under the transaction's write lock.
 
 Column defaults of the model (timestamps, version counters) are applied to columns the rows do
 not give, as an ORM insert would. Runs on the session's connection, in the caller's transaction.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, func, insert, select, text
 
 from cdt.extensions import db
 
@@ -45,8 +46,15 @@ def insert_rows(table: Table, rows: Sequence[dict[str, Any]], *, return_ids: boo
         if not return_ids:
             connection.execute(insert(table), values)
             return []
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(connection.execute(statement, values).scalars())
+        # RETURNING in parameter order costs one statement per row on SQLite. The transaction
+        # holds SQLite's one write lock (writers call lock_for_change first), so nobody else
+        # inserts meanwhile and SQLite numbers the new rows max(id) + 1, + 2, ...: checked below.
+        before = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        connection.execute(insert(table), values)
+        top, count = connection.execute(select(func.max(table.c.id), func.count()).where(table.c.id > before)).one()
+        if (top, count) != (before + len(values), len(values)):
+            raise RuntimeError(f"{table.name}: new ids not consecutive (another writer?); nothing is kept")
+        return list(range(before + 1, before + len(values) + 1))
     dialect = connection.dialect
     names = given + list(defaults)
     arrays = ", ".join(f"CAST(:a{i} AS {table.c[name].type.compile(dialect=dialect)}[])"

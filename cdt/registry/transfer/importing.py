@@ -480,15 +480,9 @@ def commit(result: ImportResult, *, filename: str, user=None, via: str = "web") 
         # name keys), then every membership with team_stat recounted once per team
         # (cdt/registry/bulk.py). 20,000 rows: a few seconds, inside the server's timeout.
         new_rows = [row for row in written if row.existing is None]
-        people = []
-        for row in new_rows:
-            person = Person(
-                full_name=row.full_name, search_name=fold(row.full_name), birth_date=row.birth_date,
-                gender=row.gender, ethnicity=row.ethnicity, phone=row.phone, citizen_id=row.citizen_id,
-                youth_union=row.youth_union, position=row.position,
-            )
-            person.place_in(commune)
-            people.append(person)
+        people = [bulk.new_person(commune, full_name=row.full_name, birth_date=row.birth_date, gender=row.gender,
+                                  ethnicity=row.ethnicity, phone=row.phone, citizen_id=row.citizen_id,
+                                  youth_union=row.youth_union, position=row.position) for row in new_rows]
         new_ids = iter(bulk.insert_people(people))  # in the order of new_rows
         bulk.insert_memberships([
             {"person_id": row.existing.id if row.existing is not None else next(new_ids), "team_id": row.team.id,
