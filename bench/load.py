@@ -4,7 +4,9 @@ bounded pool of client threads (stdlib http.client; each client keeps its own se
 
 Pages, one after the other, each for --duration seconds with --clients concurrent clients:
 
-- floor:     GET /healthz (no session, no database): what the server does at best;
+- floor:     GET /login: the trivial page (the whole Flask stack, a template and a session, no
+             query): what every page pays before its own work;
+- healthz:   GET /healthz (no template, no session, no database): the process alone;
 - dashboard: GET the page `/` leads to, as province staff (the province's unit page);
 - members:   GET /members?q=nguyen van, as province staff (name search in a province);
 - coverage:  GET /reports/coverage, as the admin (the nation by province; at national scale the
@@ -49,12 +51,13 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 PY = Path(sys.executable)
 GUNICORN = PY.with_name("gunicorn")
-PASSWORD = "demo1234"  # cdt.demo.DEMO_PASSWORD (not imported: the bench runs without the app loaded)
 SEARCH = "nguyen van"
 
+from cdt.demo import DEMO_PASSWORD as PASSWORD  # noqa: E402
 
 # --------------------------------------------------------------------------- HTTP
 
@@ -351,7 +354,9 @@ def run_database(label: str, url: str, args, redis_url: str | None) -> list[dict
             ok = status == 302 and "/members/" in headers.get("Location", "")
             return (True, "") if ok else expect(status, 302, body)
 
-        plan = [("floor", "GET /healthz", [Client(host, port) for _ in range(args.clients)], page("/healthz")),
+        anonymous = [Client(host, port) for _ in range(args.clients)]
+        plan = [("floor", "GET /login (the floor: a template, a session, no query)", anonymous, page("/login")),
+                ("healthz", "GET /healthz (no template, no database)", anonymous, page("/healthz")),
                 ("dashboard", f"GET {dashboard} (province)", province, page(dashboard)),
                 ("members", f"GET /members?q={SEARCH} (province)", province,
                  page("/members?" + urllib.parse.urlencode({"q": SEARCH}))),

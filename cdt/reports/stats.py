@@ -1,4 +1,5 @@
-"""team_stat upkeep: install the triggers and recount every row (`flask cdt stats rebuild`).
+"""team_stat upkeep: install the triggers and recount every row (`flask cdt stats rebuild`), and
+insert many memberships with one recount per team (`insert_memberships`, the import).
 
 The triggers (cdt/reports/models.py) keep team_stat exact on every write; `rebuild` is for
 recovery (a database whose triggers were missing for a while) and for a fresh migration.
