@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from cdt.extensions import db
 from cdt.registry.models import Membership, Person, PersonNameKey, Team
 from cdt.registry.names import name_keys
 from cdt.registry.transfer import importing
 from cdt.reports import stats
-from cdt.reports.models import COLUMNS, TeamStat, triggers_installed
+from cdt.reports.models import COLUMNS, TeamStat, _select, triggers_installed
+from tests.conftest import POSTGRES
 from tests.factories import current_members, gen_person, gen_team, gen_village, unit
 
 pytestmark = pytest.mark.bare
@@ -131,3 +134,41 @@ def test_import_failing_after_its_inserts_leaves_nothing(app, monkeypatch):
         assert import_file(unit("02866"), data)["created"] == 31
         db.session.remove()
         assert db.session.get(TeamStat, t2_id).members == 2 + 10 + 1
+
+
+@pytest.mark.skipif(not POSTGRES, reason="concurrent transactions: the PostgreSQL pass (CDT_TEST_POSTGRES=1)")
+def test_member_added_by_another_transaction_during_a_bulk_import_is_counted(app, database_url):
+    """Another connection adds a member to t1 and holds its transaction open while the import of
+    the same teams starts: the import waits for it (row locks, as every writer takes them), and
+    team_stat afterwards counts both, exactly."""
+    with app.test_request_context("/"):
+        commune, t1, t2, t3 = registry_of_three_teams()
+        outsider = gen_person(commune)  # registered, in no team yet
+        result = importing.prepare(commune, file_for(t1, t2, t3, 60), "csv")
+        assert result.ok
+        t1_id, outsider_id = t1.id, outsider.id
+        db.session.commit()
+
+        engine = create_engine(database_url)
+        inserted = threading.Event()
+
+        def other_writer():
+            with engine.connect() as conn, conn.begin():
+                conn.execute(text("INSERT INTO membership (person_id, team_id, role, joined_on, created_at) "
+                                  "VALUES (:p, :t, 'member', CURRENT_DATE, now())"), {"p": outsider_id, "t": t1_id})
+                inserted.set()  # its trigger holds t1's team_stat row until this commits
+                time.sleep(1.0)  # the import meanwhile waits for that row
+            engine.dispose()
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        assert inserted.wait(10)
+        started = time.monotonic()
+        counts = importing.commit(result, filename="khoi.csv", via="cli")
+        waited = time.monotonic() - started
+        thread.join(10)
+        assert counts["created"] == 61 and waited > 0.5  # it did wait for the other transaction
+        db.session.remove()
+        assert db.session.get(TeamStat, t1_id).members == 3 + 20 + 1
+        recounted = {tuple(r)[0]: tuple(r) for r in db.session.execute(text(_select("1 = 1", "postgresql")))}
+        assert stat_rows() == recounted
