@@ -75,17 +75,11 @@ def current_teams(people: Iterable[int]) -> set[int]:
 
 def recount(teams: Iterable[int]) -> None:
     """Recount these teams' rows from scratch, in the caller's transaction (what a trigger does
-    for one team, done once for many). PostgreSQL: through the triggers' own function, which
-    first locks the rows (concurrent recounts of a team queue up, the later one sees the other's
-    commit)."""
+    for one team, done once for many). Takes no row locks: for a writer that holds SQLite's write
+    lock (on PostgreSQL the statement-level triggers recount, with their locks)."""
     ids = sorted(set(teams))
-    if not ids:
-        return
     connection = db.session.connection()
     dialect = connection.dialect.name
-    if dialect == "postgresql":
-        connection.execute(text("SELECT cdt_team_stat_refresh(CAST(:ids AS integer[]))"), {"ids": ids})
-        return
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         listed = ", ".join(str(int(i)) for i in chunk)
