@@ -14,8 +14,8 @@ bind = os.environ.get("CDT_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8)))
 worker_class = "sync"
 
-# A 20,000-row import is checked in 4-10 s and the national exports stream for ~10 s; the
-# timeout kills only a worker that is truly stuck.
+# A 20,000-row import is confirmed (checked and written) in ~5 s (bench/import_speed.py) and the
+# national exports stream for ~10 s; the timeout kills only a worker that is truly stuck.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30  # on reload/stop, requests in flight get this long to finish
 keepalive = 5  # behind nginx (keepalive to the upstream)

@@ -94,7 +94,7 @@ def test_sigkill_during_import_confirm_leaves_no_half_import(database_url, tmp_p
     engine = create_engine(database_url)
     env = server_env(database_url, secret_key=secrets.token_urlsafe(48), redis_url=None,
                      import_folder=tmp_path / "imports")
-    rows = 800
+    rows = 4000  # the import writes in bulk (a fraction of a second): a window wide enough to kill it in
     data = import_csv(rows, "Kill")
     people_before = _count(engine, "SELECT count(*) FROM person")
     busy = _write_in_progress(database_url, engine)

@@ -8,11 +8,16 @@ after bulk loads that bypass the ORM (the demo).
 """
 from __future__ import annotations
 
+import functools
+
 from unidecode import unidecode
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
-    """'Nguyễn Văn  An' -> 'nguyen van an' (what name search compares)."""
+    """'Nguyễn Văn  An' -> 'nguyen van an' (what name search compares). Cached: an import folds
+    each cell's text several times (header and value matching, duplicate checks, the search
+    name), and most cells repeat ("Nam", "Kinh", a village)."""
     return " ".join(unidecode(text or "").lower().split())
 
 

@@ -172,7 +172,8 @@ POSITION_ALIASES = {
     "sinh viên": "student", "học sinh, sinh viên": "student", "khác": "other",
 }
 ETHNIC_ALIASES = {"mong": "hmong", "h mong": "hmong", "khmer": "khmer", "kho me": "khmer", "muong": "muong"}
-YES = {squash(v) for v in ("có", "co", "x", "1", "yes", "y", "true", "đoàn viên", "dv", "v", "✓")}
+YES = {squash(v) for v in ("có", "co", "x", "1", "yes", "y", "true", "đoàn viên", "dv", "v")}
+TICKS = ("✓", "✔")  # squash() makes them empty, like an empty cell: compared before it
 NO = {squash(v) for v in ("không", "khong", "0", "no", "n", "false", "")}
 
 _DATE_PATTERNS = (
@@ -262,7 +263,10 @@ def parse_position(value: object) -> str | None:
 def parse_yes_no(value: object) -> bool:
     if isinstance(value, bool):
         return value
-    text = squash(text_of(value))
+    raw = text_of(value).strip()
+    if raw in TICKS:
+        return True
+    text = squash(raw)
     if text in YES:
         return True
     if text in NO:
