@@ -15,6 +15,7 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from cdt.audit.models import AuditEvent
+from cdt.core.transactions import transactional
 from cdt.extensions import db
 
 SENSITIVE_FIELDS = {"citizen_id"}
@@ -107,3 +108,10 @@ def record(action: str, obj: Any = None, *, changes: dict | None = None, details
     )
     db.session.add(event)
     return event
+
+
+@transactional
+def record_alone(action: str, obj: Any = None, **kwargs: Any) -> AuditEvent:
+    """Record an event that is a transaction of its own (a page viewed, a file exported) and commit
+    it; for an event that goes with a change, call `record` inside the change's transaction."""
+    return record(action, obj, **kwargs)

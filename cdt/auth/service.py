@@ -1,5 +1,6 @@
-"""Account operations shared by the admin pages and the CLI. Each one records its
-AuditEvent in the caller's transaction; the caller commits."""
+"""Account operations shared by the log-in and admin pages and the CLI. Each one is a unit of
+work (`@transactional`): it checks its rules, records its AuditEvent and commits, or raises
+AccountError (a RuleError) and saves nothing."""
 from __future__ import annotations
 
 import re
@@ -11,7 +12,10 @@ from sqlalchemy import func, select
 from cdt.audit.service import record
 from cdt.auth.models import ROLE_AREA_LEVELS, ROLES, User
 from cdt.auth.passwords import random_password
+from cdt.core.clock import utcnow
+from cdt.core.rules import RuleError
 from cdt.core.text import ascii_digits, clean_text
+from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_LABELS, AdminUnit
 
@@ -19,12 +23,11 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 AUDITED_FIELDS = ["full_name", "role", "area", "active"]
 
 
-class AccountError(ValueError):
+class AccountError(RuleError):
     """A refused account change; str(error) is a translated message for the user."""
 
     def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.field = field
+        super().__init__(field, str(message))
 
 
 def normal_username(username: str) -> str:
@@ -80,6 +83,7 @@ def _state(user: User) -> dict:
     }
 
 
+@transactional
 def create_user(username: str, role: str, area_code: str | None, full_name: str | None = None,
                 via: str = "web") -> tuple[User, str]:
     """A new account with a random first password (returned, to be shown once)."""
@@ -97,6 +101,7 @@ def create_user(username: str, role: str, area_code: str | None, full_name: str 
     return user, password
 
 
+@transactional
 def update_user(user: User, role: str, area_code: str | None, full_name: str | None, actor=None) -> dict:
     """Change role, area and name; returns the changes ({field: [old, new]})."""
     from cdt.audit.service import diff
@@ -117,6 +122,7 @@ def update_user(user: User, role: str, area_code: str | None, full_name: str | N
     return changes
 
 
+@transactional
 def set_active(user: User, active: bool, actor=None) -> None:
     if actor is not None and actor.id == user.id and not active:
         raise AccountError(_l("You cannot deactivate your own account."))
@@ -127,6 +133,7 @@ def set_active(user: User, active: bool, actor=None) -> None:
     record("user.reactivate" if active else "user.deactivate", user)
 
 
+@transactional
 def reset_password(user: User) -> str:
     password = random_password()
     user.set_password(password)
@@ -134,3 +141,37 @@ def reset_password(user: User) -> str:
     user.rotate_session_token()
     record("user.password_reset", user)
     return password
+
+
+@transactional
+def record_login(user: User) -> None:
+    """A successful log-in: a plain write of the log-in time (the account has no version counter),
+    so simultaneous log-ins of one account (a double tap) all succeed."""
+    user.last_login_at = utcnow()
+    record("login.success", user, user=user)
+
+
+@transactional
+def record_failed_login(user: User | None, reason: str) -> None:
+    """A refused log-in. What was typed is never kept (it is often a password typed in the wrong
+    box): the event names the account when one has that name, else nothing."""
+    record("login.failure", user=None, details={"reason": reason},
+           object_type="user_account" if user else None, object_id=user.id if user else None)
+
+
+@transactional
+def log_out(user: User) -> None:
+    """End every session of the account: every copy of the session cookie stops working."""
+    record("logout", user)
+    user.rotate_session_token()
+
+
+@transactional
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """The user's own password change; other sessions end (the caller renews this one)."""
+    if not user.check_password(current_password):
+        raise AccountError(_l("The current password is wrong."), "current_password")
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.rotate_session_token()
+    record("password.change", user)

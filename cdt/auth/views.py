@@ -15,16 +15,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from cdt.audit.service import record
 from cdt.auth import service
 from cdt.auth.forms import ChangePasswordForm, LoginForm, NewUserForm, UserForm, role_choices
 from cdt.auth.models import ROLE_LABELS, User
 from cdt.auth.scope import permission_required
-from cdt.core.clock import utcnow
 from cdt.core.forms import EmptyForm
 from cdt.core.inputs import page_arg
 from cdt.core.redirects import safe_next
-from cdt.core.transactions import commit_or_retry
+from cdt.core.rules import apply_rule_error
 from cdt.extensions import db, limiter
 from cdt.geo.models import AdminUnit
 
@@ -102,15 +100,13 @@ def login():
             # What was typed is never kept (it is often a password typed in the wrong box):
             # the event names the account when one has that name, else nothing.
             g.login_failed = True
-            record("login.failure", user=None, details={"reason": reason},
-                   object_type="user_account" if user else None, object_id=user.id if user else None)
-            db.session.commit()
+            service.record_failed_login(user, reason)
             current_app.logger.warning("Failed log-in (%s) for %s from %s", reason,
                                        user.username if user else "an unknown username",
                                        request.remote_addr)
             flash(_("Wrong username or password."), "danger")
             return render_template("auth/login.html", form=form), 200
-        commit_or_retry(lambda: _record_login(user))
+        service.record_login(user)
         locale = session.get("locale")
         session.clear()
         if locale:
@@ -129,26 +125,13 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-def _record_login(user: User) -> None:
-    # A plain write of the log-in time (the account has no version counter): simultaneous log-ins
-    # of one account (a double tap) all succeed.
-    user.last_login_at = utcnow()
-    record("login.success", user, user=user)
-
-
 @bp.post("/logout")
 @login_required
 def logout():
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    user = current_user._get_current_object()
-
-    def rotate() -> None:
-        record("logout", user)
-        user.rotate_session_token()  # every copy of the session cookie stops working
-
-    commit_or_retry(rotate)
+    service.log_out(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
@@ -161,17 +144,12 @@ def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm(username=user.username, full_name=user.full_name)
     if form.validate_on_submit():
-        if not user.check_password(form.current_password.data):
-            form.current_password.errors.append(_("The current password is wrong."))
+        try:
+            service.change_password(user, form.current_password.data, form.new_password.data)
+        except service.AccountError as error:
+            apply_rule_error(form, error)
         else:
-            def change() -> None:
-                user.set_password(form.new_password.data)
-                user.must_change_password = False
-                user.rotate_session_token()  # other sessions end; this one is renewed below
-                record("password.change", user)
-
-            commit_or_retry(change)
-            login_user(user)
+            login_user(user)  # this session renewed; the others have ended
             flash(_("Your password has been changed. Other sessions have been logged out."), "success")
             return redirect(url_for("core.index"))
     return render_template("auth/password.html", form=form, forced=user.must_change_password)
@@ -233,21 +211,11 @@ def user_new():
             user, password = service.create_user(form.username.data, form.role.data, form.area(),
                                                  form.full_name.data)
         except service.AccountError as error:
-            _field_error(form, error)
+            apply_rule_error(form, error)
         else:
-            db.session.commit()
             current_app.logger.info("User %s created by %s", user.username, current_user.username)
             return render_template("auth/password_once.html", user=user, password=password, created=True)
     return render_template("auth/user_form.html", form=form, user=None)
-
-
-def _field_error(form, error: service.AccountError) -> None:
-    field = getattr(form, error.field or "", None)
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors = list(field.errors) + [str(error)]
-    db.session.rollback()
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
@@ -264,9 +232,8 @@ def user_edit(user_id: int):
             changes = service.update_user(user, form.role.data, form.area(), form.full_name.data,
                                           actor=current_user)
         except service.AccountError as error:
-            _field_error(form, error)
+            apply_rule_error(form, error)
         else:
-            db.session.commit()
             flash(_("Saved.") if changes else _("Nothing changed."), "success" if changes else "info")
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user, actions=EmptyForm())
@@ -289,7 +256,6 @@ def user_deactivate(user_id: int):
     except service.AccountError as error:
         flash(str(error), "danger")
         return redirect(url_for("auth.user_edit", user_id=user.id))
-    db.session.commit()
     flash(_("The account %(name)s is deactivated; its sessions have ended.", name=user.username), "success")
     return redirect(url_for("auth.user_edit", user_id=user.id))
 
@@ -300,7 +266,6 @@ def user_deactivate(user_id: int):
 def user_reactivate(user_id: int):
     user = _action(user_id)
     service.set_active(user, True, actor=current_user)
-    db.session.commit()
     flash(_("The account %(name)s is active again.", name=user.username), "success")
     return redirect(url_for("auth.user_edit", user_id=user.id))
 
@@ -311,5 +276,4 @@ def user_reactivate(user_id: int):
 def user_reset_password(user_id: int):
     user = _action(user_id)
     password = service.reset_password(user)
-    db.session.commit()
     return render_template("auth/password_once.html", user=user, password=password, created=False)

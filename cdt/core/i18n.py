@@ -5,6 +5,7 @@ from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 from cdt.core import clock
+from cdt.core.transactions import transactional
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
@@ -27,3 +28,9 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return clock.zone_name()
+
+
+@transactional
+def remember_locale(user, language: str) -> None:
+    """Keep the user's chosen language on their account (used at their next log-in)."""
+    user.locale = language

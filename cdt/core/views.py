@@ -5,8 +5,8 @@ from flask import Blueprint, abort, current_app, redirect, session, url_for
 from flask_login import current_user, login_required
 
 from cdt.core.forms import LanguageForm
+from cdt.core.i18n import remember_locale
 from cdt.core.redirects import safe_next
-from cdt.core.transactions import commit_or_retry
 
 bp = Blueprint("core", __name__)
 
@@ -27,6 +27,5 @@ def set_language():
         abort(400)
     session["locale"] = form.language.data
     if current_user.is_authenticated:
-        user = current_user._get_current_object()
-        commit_or_retry(lambda: setattr(user, "locale", form.language.data))
+        remember_locale(current_user._get_current_object(), form.language.data)
     return redirect(safe_next(form.next.data))

@@ -8,8 +8,7 @@ from flask import Response, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from cdt.audit.service import record
-from cdt.extensions import db
+from cdt.audit.service import record_alone
 from cdt.geo.models import LEVEL_DEPTH, AdminUnit
 from cdt.geo.queries import unit_arg_or_area
 from cdt.outputs import periods, queries, report
@@ -95,9 +94,8 @@ def export_rows(req: OutputsRequest) -> list[list]:
 
 
 def audit(req: OutputsRequest, what: str, count: int) -> None:
-    record("export", details={"what": what, "unit": req.unit.code if req.unit else "all", "by": req.level,
-                              "from": req.first, "to": req.last, "rows": count})
-    db.session.commit()
+    record_alone("export", details={"what": what, "unit": req.unit.code if req.unit else "all",
+                                    "by": req.level, "from": req.first, "to": req.last, "rows": count})
 
 
 def attachment(data: bytes, mimetype: str, filename: str) -> Response:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from cdt.audit.service import record
+from cdt.audit.service import record_alone
 from cdt.auth.scope import can, get_in_area_or_404, permission_required, user_commune
 from cdt.core.forms import EmptyForm
 from cdt.core.inputs import page_arg, to_int
@@ -648,6 +648,6 @@ def allowance_xlsx():
         Sheet(_("Communes"), [_("Commune code"), _("Commune"), _("Teams"), _("Amount (VND)")], totals,
               [12, 30, 10, 16]),
     ])
-    record("export", details={"what": "allowances.xlsx", "unit": unit.code, "month": period, "rows": len(rows)})
-    db.session.commit()
+    record_alone("export", details={"what": "allowances.xlsx", "unit": unit.code, "month": period,
+                                    "rows": len(rows)})
     return report_views.attachment(buffer.getvalue(), XLSX_MIMETYPE, f"allowances-{unit.code}-{period}.xlsx")

@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import area_condition
 from cdt.core import clock
+from cdt.core.rules import ConflictError, RuleError  # noqa: F401 (re-exported: services.RuleError)
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -38,13 +39,6 @@ from cdt.reports.models import lock_for_change
 
 TEAM_FIELDS = ["village_id", "name", "established_on", "decision_number", "status", "dissolved_on", "notes"]
 PERSON_FIELDS = ["full_name", "gender", "birth_date", "ethnicity", "phone", "citizen_id", "youth_union", "position"]
-
-
-class RuleError(Exception):
-    def __init__(self, field: str | None, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class DuplicateError(Exception):
@@ -59,10 +53,6 @@ class DuplicateError(Exception):
         that someone elsewhere matches (with whom to ask, for a user working in `unit`)."""
         shown, elsewhere = split_by_area(matches)
         return cls(shown, registered_elsewhere(unit) if elsewhere else None)
-
-
-class ConflictError(Exception):
-    pass
 
 
 def check_version(obj: Any, submitted: Any) -> None:

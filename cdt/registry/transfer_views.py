@@ -29,12 +29,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from cdt.audit.service import record
+from cdt.audit.service import record_alone
 from cdt.auth.scope import permission_required, user_commune
 from cdt.core import clock
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
 from cdt.core.text import ascii_digits
-from cdt.extensions import db
 from cdt.geo.queries import commune_in_area, commune_in_area_or_404, villages_of
 from cdt.registry.models import ROLE_LABELS
 from cdt.registry.transfer import exporting, uploads
@@ -244,8 +243,7 @@ def _filters_for_audit() -> dict:
 
 
 def _audit_export(what: str, rows: int) -> None:
-    record("export", details={"what": what, "rows": rows, "filters": _filters_for_audit()})
-    db.session.commit()
+    record_alone("export", details={"what": what, "rows": rows, "filters": _filters_for_audit()})
 
 
 def _stamp() -> str:

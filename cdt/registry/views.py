@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from cdt.audit.service import record
+from cdt.audit.service import record_alone
 from cdt.auth.scope import (
     can,
     get_in_area,
@@ -20,6 +20,7 @@ from cdt.auth.scope import (
 )
 from cdt.core.forms import options
 from cdt.core.inputs import int_arg, page_arg
+from cdt.core.rules import apply_rule_error
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.queries import commune_in_area
@@ -55,14 +56,6 @@ def _page_args():
     return {"page": page_arg(), "per_page": per_page, "max_per_page": queries.MAX_PER_PAGE, "error_out": False}
 
 
-def _apply_errors(form, error: services.RuleError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors or []) + [error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 def _conflict(form) -> None:
     form.form_errors.append(_("Someone else changed this record after you opened it. Your changes were not "
                               "saved: reload the page to see the current data, then make your change again."))
@@ -74,7 +67,7 @@ def _save(form, save) -> int | None:
     try:
         save()
     except services.RuleError as error:
-        _apply_errors(form, error)
+        apply_rule_error(form, error)
         return 422
     except services.ConflictError:
         _conflict(form)
@@ -146,7 +139,7 @@ def team_new():
         try:
             team = services.create_team(form.data_dict())
         except services.RuleError as error:
-            _apply_errors(form, error)
+            apply_rule_error(form, error)
         else:
             flash(_("Team %(name)s created.", name=team.name), "success")
             return redirect(url_for("registry.team", team_id=team.id))
@@ -239,8 +232,7 @@ def _render_member(person: Person, actions: dict | None = None, status: int = 20
                 merged.setdefault(key, {}).update(value)
             else:
                 merged[key] = value
-    record("person.view", person)
-    db.session.commit()
+    record_alone("person.view", person)
     return render_template("registry/member.html", person=person, memberships=memberships,
                            actions=merged,
                            show_citizen_id=can("citizen_id.read"),
@@ -286,7 +278,7 @@ def member_new():
             except services.DuplicateError as duplicate:
                 return _duplicate_page(form, duplicate, team)
             except services.RuleError as error:
-                _apply_errors(form, error)
+                apply_rule_error(form, error)
             else:
                 flash(_("%(name)s registered.", name=person.full_name), "success")
                 if team is not None and request.form.get("again"):
@@ -357,7 +349,7 @@ def member_add_team(person_id: int):
                 raise services.RuleError("team_id", _("This person is already a member of that team."))
             services.add_membership(person, team, form.role.data, form.joined_on.data)
         except services.RuleError as error:
-            _apply_errors(form, error)
+            apply_rule_error(form, error)
         else:
             flash(_("%(name)s added to %(team)s.", name=person.full_name, team=team.name), "success")
             return redirect(url_for("registry.member", person_id=person.id))
@@ -384,7 +376,7 @@ def membership_end(person_id: int, membership_id: int):
         try:
             services.end_membership(membership, form.left_on.data)
         except services.RuleError as error:
-            _apply_errors(form, error)
+            apply_rule_error(form, error)
         else:
             flash(_("%(name)s has left %(team)s.", name=person.full_name, team=membership.team.name), "success")
             return redirect(url_for("registry.member", person_id=person.id))
@@ -407,7 +399,7 @@ def membership_move(person_id: int, membership_id: int):
                 raise services.RuleError("team_id", _("Choose a team in your area."))
             moved = services.move_membership(membership, team, form.moved_on.data)
         except services.RuleError as error:
-            _apply_errors(form, error)
+            apply_rule_error(form, error)
         else:
             flash(_("%(name)s moved to %(team)s.", name=person.full_name, team=moved.team.name), "success")
             return redirect(url_for("registry.member", person_id=person.id))

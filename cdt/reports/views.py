@@ -14,7 +14,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from cdt.audit.service import record
+from cdt.audit.service import record_alone
 from cdt.core import clock
 from cdt.core.inputs import page_arg
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
@@ -225,13 +225,12 @@ def _filename(report: Report, extension: str) -> str:
 
 
 def _audit(report: Report, what: str, count: int) -> None:
-    record("export", details={
+    record_alone("export", details={
         "what": what, "unit": report.unit.code if report.unit is not None else "all", "by": report.level,
         "as_of": report.as_of.isoformat(),
         "from": report.period_from.isoformat() if report.period_from else None,
         "to": report.period_to.isoformat() if report.period_to else None, "rows": count,
     })
-    db.session.commit()
 
 
 def _attachment(data: bytes, mimetype: str, filename: str) -> Response:

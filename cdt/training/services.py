@@ -6,6 +6,10 @@ held session the person attended (NULL: never). The coverage report counts it, s
 change that can move it (attendance added or removed, a session's status or start changed,
 a session deleted) calls `refresh_first_trained` for the people concerned: one UPDATE that
 recomputes the mark from attendance joined to held sessions.
+
+Each public change is a unit of work (`@transactional`): it checks its rules (RuleError,
+ConflictError from cdt/core/rules.py: nothing saved) and commits. The views only parse forms and
+show the refusals.
 """
 from __future__ import annotations
 
@@ -14,16 +18,30 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.exc import StaleDataError
 
 from cdt.audit.service import diff, record, snapshot
+from cdt.core import clock
 from cdt.core.clock import utcnow
+from cdt.core.rules import ConflictError, RuleError
+from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.registry.models import Person
 from cdt.reports.models import lock_for_change
-from cdt.training.models import Attendance, Invitation, TrainingSession
+from cdt.training.models import Attendance, Invitation, TrainingSession, TrainingTopic
+from cdt.training.topics import slug
+
+TOPIC_FIELDS = ["code", "name_vi", "name_en", "active"]
+
+
+class CancelNeedsConfirmation(Exception):
+    """Cancelling a session that has attendance: the user must confirm first (the form then shows
+    what cancelling does, and a box to tick). Nothing was saved."""
+
 
 AUDITED_FIELDS = ["title", "topic_id", "mode", "starts_at", "ends_at", "hours", "venue", "trainer", "capacity",
                   "area_id", "status", "notes"]
@@ -82,6 +100,11 @@ def fill_session(ts: TrainingSession, data: dict[str, Any], area) -> None:
     ts.place_in(area)
 
 
+def _attendance_count(ts: TrainingSession) -> int:
+    return db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.session_id == ts.id)) or 0
+
+
+@transactional
 def create_session(data: dict[str, Any], area, user) -> TrainingSession:
     ts = TrainingSession(created_by_id=user.id)
     fill_session(ts, data, area)
@@ -91,21 +114,38 @@ def create_session(data: dict[str, Any], area, user) -> TrainingSession:
     return ts
 
 
-def update_session(ts: TrainingSession, data: dict[str, Any], area) -> dict:
+@transactional
+def update_session(ts: TrainingSession, data: dict[str, Any], area, *, opened_version: str | None = None,
+                   confirm_cancel: bool = True) -> dict:
+    """Save the edited session. Refused when it changed after the form was opened (`opened_version`:
+    ConflictError) and, unless `confirm_cancel`, when it would cancel a session with attendance
+    (CancelNeedsConfirmation)."""
+    if opened_version and opened_version != str(ts.version_id):
+        raise ConflictError()
+    if (data.get("status") == "cancelled" and ts.status != "cancelled" and not confirm_cancel
+            and _attendance_count(ts)):
+        raise CancelNeedsConfirmation()
     before = snapshot(ts, AUDITED_FIELDS)
     fill_session(ts, data, area)
     after = snapshot(ts, AUDITED_FIELDS)
     changes = diff(before, after)
     if changes:
-        db.session.flush()
+        try:
+            db.session.flush()
+        except StaleDataError:  # saved by someone else between our read and this write
+            raise ConflictError() from None
         record("training_session.update", ts, changes=changes)
         if "status" in changes or "starts_at" in changes:
             refresh_first_trained(session_id=ts.id)
     return changes
 
 
+@transactional
 def delete_session(ts: TrainingSession) -> None:
-    """Delete a session (its invitations and attendance go with it; the mark is recomputed)."""
+    """Delete a session (its invitations go with it). Refused once attendance is recorded: such a
+    session is cancelled instead."""
+    if _attendance_count(ts):
+        raise RuleError(None, _l("A session with recorded attendance cannot be deleted; cancel it instead."))
     attendees = list(db.session.scalars(select(Attendance.person_id).where(Attendance.session_id == ts.id)))
     record("training_session.delete", ts, details=snapshot(ts, AUDITED_FIELDS))
     db.session.execute(delete(Attendance).where(Attendance.session_id == ts.id))
@@ -115,6 +155,7 @@ def delete_session(ts: TrainingSession) -> None:
     refresh_first_trained(attendees)
 
 
+@transactional
 def invite(ts: TrainingSession, people: list[tuple[int, int | None]], *, teams: list[int] | None = None) -> int:
     """Invite (person_id, team_id) pairs; people already invited are left as they are. Returns the
     number of new invitations."""
@@ -134,6 +175,7 @@ def invite(ts: TrainingSession, people: list[tuple[int, int | None]], *, teams: 
     return len(new)
 
 
+@transactional
 def uninvite(ts: TrainingSession, person_id: int) -> bool:
     result = db.session.execute(
         delete(Invitation).where(Invitation.session_id == ts.id, Invitation.person_id == person_id)
@@ -143,10 +185,26 @@ def uninvite(ts: TrainingSession, person_id: int) -> bool:
     return bool(result.rowcount)
 
 
+def check_attendance(ts: TrainingSession, present: set[int], hours: Decimal) -> None:
+    """The rules of recording attendance (RuleError when one is broken): the session is not
+    cancelled and has begun, someone came, and the hours fit in the session."""
+    if ts.status == "cancelled":
+        raise RuleError(None, _l("This session is cancelled. Set it back to planned before recording attendance."))
+    if ts.starts_at > clock.local_now():
+        raise RuleError(None, _l("This session has not started yet; record attendance once it has begun."))
+    if not present:
+        raise RuleError(None, _l("Tick at least one person who came."))
+    if hours > default_hours(ts):
+        raise RuleError("hours", _l("The hours cannot exceed the length of the session."))
+
+
+@transactional
 def record_attendance(ts: TrainingSession, present: set[int], invited: set[int], hours: Decimal, user) -> dict:
     """Make the session's attendance exactly `present` (people not invited are walk-ins), each with
-    `hours`; mark the session held. Safe on double submission: the unique (session, person)
-    constraint and ON CONFLICT DO NOTHING keep one row per person."""
+    `hours`; mark the session held. Refused when a rule of `check_attendance` is broken. Safe on
+    double submission: the unique (session, person) constraint and ON CONFLICT DO NOTHING keep one
+    row per person."""
+    check_attendance(ts, present, hours)
     existing = set(db.session.scalars(select(Attendance.person_id).where(Attendance.session_id == ts.id)))
     added = sorted(present - existing)
     removed = sorted(existing - present)
@@ -188,7 +246,43 @@ def _mark_held(ts: TrainingSession) -> bool:
     return bool(changed)
 
 
+@transactional
 def renew_calendar_token(user) -> str:
     user.calendar_token = secrets.token_urlsafe(32)
     record("calendar.renew", user, object_type="user_account")
     return user.calendar_token
+
+
+# --- topic catalogue -------------------------------------------------------------------------
+
+@transactional
+def save_topic(topic: TrainingTopic | None, code: str | None, name_vi: str, name_en: str,
+               active: bool) -> TrainingTopic:
+    """Add a topic (`topic` None) or change one. The code (made from the English name when left
+    empty) is unique: RuleError on the `code` field otherwise."""
+    code = code or (topic.code if topic else slug(name_en))
+    clash = db.session.scalar(
+        select(TrainingTopic.id).where(TrainingTopic.code == code, TrainingTopic.id != (topic.id if topic else 0))
+    )
+    if clash:
+        raise RuleError("code", _l("Another topic already has this code."))
+    if topic is None:
+        topic = TrainingTopic(code=code, name_vi=name_vi, name_en=name_en, active=active)
+        db.session.add(topic)
+        db.session.flush()
+        record("training_topic.create", topic, details=snapshot(topic, TOPIC_FIELDS))
+        return topic
+    before = snapshot(topic, TOPIC_FIELDS)
+    topic.code, topic.name_vi, topic.name_en, topic.active = code, name_vi, name_en, active
+    changes = diff(before, snapshot(topic, TOPIC_FIELDS))
+    if changes:
+        record("training_topic.update", topic, changes=changes)
+    return topic
+
+
+@transactional
+def toggle_topic(topic: TrainingTopic) -> bool:
+    """Deactivate an active topic or reactivate an inactive one; returns the new state."""
+    topic.active = not topic.active
+    record("training_topic.update", topic, changes={"active": [not topic.active, topic.active]})
+    return topic.active

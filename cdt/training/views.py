@@ -9,14 +9,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
-from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import permission_required
 from cdt.core import clock
 from cdt.core.forms import EmptyForm
 from cdt.core.inputs import int_arg, page_arg, to_int
-from cdt.core.transactions import commit_or_retry
+from cdt.core.rules import ConflictError, RuleError, apply_rule_error
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.ops.caching import conditional
@@ -25,7 +23,6 @@ from cdt.training import calendar as feed_module
 from cdt.training import queries, services
 from cdt.training.forms import AttendanceForm, IdsForm, InviteTeamsForm, SessionForm, TopicForm
 from cdt.training.models import SESSION_STATUS_LABELS, TrainingSession, TrainingTopic
-from cdt.training.topics import slug
 
 bp = Blueprint("training", __name__)
 
@@ -121,7 +118,7 @@ def new():
             form.area_id.data = current_user.area_id
     if form.validate_on_submit():
         area = db.session.get(AdminUnit, form.area_id.data)
-        ts = commit_or_retry(lambda: services.create_session(form.data_for_service(), area, current_user))
+        ts = services.create_session(form.data_for_service(), area, current_user)
         flash(_("The session has been scheduled."), "success")
         return redirect(url_for("training.session", session_id=ts.id))
     return render_template("training/form.html", form=form, ts=None)
@@ -150,36 +147,21 @@ def edit(session_id: int):
     attendance = queries.attendance_count(ts)
     need_confirm = False
     if form.validate_on_submit():
-        if _changed_since_opened(form, ts):
+        area = db.session.get(AdminUnit, form.area_id.data)
+        try:
+            services.update_session(ts, form.data_for_service(), area, opened_version=form.version_id.data,
+                                    confirm_cancel=bool(form.confirm_cancel.data))
+        except services.CancelNeedsConfirmation:
+            need_confirm = True
+        except ConflictError:
             form.form_errors.append(_("Someone else changed this session meanwhile; your changes were not saved. "
                                       "Reload the page and try again."))
-        elif (form.status.data == "cancelled" and ts.status != "cancelled" and attendance
-              and not form.confirm_cancel.data):
-            need_confirm = True
         else:
-            area = db.session.get(AdminUnit, form.area_id.data)
-
-            def save():
-                if _changed_since_opened(form, ts):  # checked again on each attempt
-                    raise StaleDataError("the session changed after the form was opened")
-                services.update_session(ts, form.data_for_service(), area)
-
-            try:
-                commit_or_retry(save)
-            except StaleDataError:
-                db.session.rollback()
-                form.form_errors.append(_("Someone else changed this session meanwhile; your changes were not "
-                                          "saved. Reload the page and try again."))
-            else:
-                flash(_("The session has been saved."), "success")
-                return redirect(url_for("training.session", session_id=ts.id))
+            flash(_("The session has been saved."), "success")
+            return redirect(url_for("training.session", session_id=ts.id))
     if request.method == "GET":
         form.version_id.data = str(ts.version_id)
     return render_template("training/form.html", form=form, ts=ts, attendance=attendance, need_confirm=need_confirm)
-
-
-def _changed_since_opened(form: SessionForm, ts: TrainingSession) -> bool:
-    return bool(form.version_id.data) and form.version_id.data != str(ts.version_id)
 
 
 @bp.post("/training/<int:session_id>/delete")
@@ -189,10 +171,11 @@ def delete(session_id: int):
     ts = queries.editable_session_or_404(session_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if queries.attendance_count(ts):
-        flash(_("A session with recorded attendance cannot be deleted; cancel it instead."), "danger")
+    try:
+        services.delete_session(ts)
+    except RuleError as error:
+        flash(error.message, "danger")
         return redirect(url_for("training.session", session_id=ts.id))
-    commit_or_retry(lambda: services.delete_session(ts))
     flash(_("The session has been deleted."), "success")
     return redirect(url_for("training.sessions"))
 
@@ -222,7 +205,7 @@ def invite_teams(session_id: int):
             form.form_errors.append(_("Tick at least one team."))
         else:
             people = queries.team_members_to_invite(team_ids, form.who.data == "leaders")
-            added = commit_or_retry(lambda: services.invite(ts, people, teams=team_ids))
+            added = services.invite(ts, people, teams=team_ids)
             flash(_("%(count)s people invited from %(teams)s teams.", count=added, teams=len(team_ids)), "success")
             for warning in queries.session_warnings(ts):
                 flash(warning, "warning")
@@ -249,7 +232,7 @@ def invite_people(session_id: int):
             form.form_errors.append(_("Tick at least one person."))
         else:
             teams = queries.people_teams(ts, person_ids)
-            added = commit_or_retry(lambda: services.invite(ts, [(pid, teams[pid]) for pid in person_ids]))
+            added = services.invite(ts, [(pid, teams[pid]) for pid in person_ids])
             flash(_("%(count)s people invited.", count=added), "success")
             for warning in queries.session_warnings(ts):
                 flash(warning, "warning")
@@ -265,7 +248,7 @@ def uninvite(session_id: int, person_id: int):
     ts = queries.editable_session_or_404(session_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if commit_or_retry(lambda: services.uninvite(ts, person_id)):
+    if services.uninvite(ts, person_id):
         flash(_("The invitation has been removed."), "success")
     return redirect(url_for("training.session", session_id=ts.id))
 
@@ -301,19 +284,11 @@ def attendance(session_id: int):
                     select(Person.id, Person.full_name).where(Person.id.in_(others)).order_by(Person.search_name)
                 ).all()
             if request.form.get("action") == "save":
-                if ts.status == "cancelled":
-                    form.form_errors.append(_("This session is cancelled. Set it back to planned before recording "
-                                              "attendance."))
-                elif ts.starts_at > clock.local_now():
-                    form.form_errors.append(_("This session has not started yet; record attendance once it has "
-                                              "begun."))
-                elif not present:
-                    form.form_errors.append(_("Tick at least one person who came."))
-                elif form.hours.data > services.default_hours(ts):
-                    form.hours.errors.append(_("The hours cannot exceed the length of the session."))
+                try:
+                    result = services.record_attendance(ts, checked, invited, Decimal(form.hours.data), current_user)
+                except RuleError as error:
+                    apply_rule_error(form, error)
                 else:
-                    result = commit_or_retry(lambda: services.record_attendance(
-                        ts, checked, invited, Decimal(form.hours.data), current_user))
                     flash(_("Attendance saved: %(count)s people came; the session is marked as held.",
                             count=len(checked)), "success")
                     if result["removed"]:
@@ -354,7 +329,7 @@ def calendar_feed():
 def renew_calendar():
     if not EmptyForm().validate_on_submit():
         abort(400)
-    commit_or_retry(lambda: services.renew_calendar_token(current_user))
+    services.renew_calendar_token(current_user)
     flash(_("Your calendar link has been renewed; the old link no longer works."), "success")
     return redirect(url_for("training.sessions"))
 
@@ -377,20 +352,15 @@ def topics():
     return render_template("training/topics.html", rows=rows, action_form=EmptyForm())
 
 
-TOPIC_FIELDS = ["code", "name_vi", "name_en", "active"]
-
-
-def _topic_form_valid(form: TopicForm, topic: TrainingTopic | None) -> bool:
+def _save_topic(form: TopicForm, topic: TrainingTopic | None) -> bool:
+    """Validate and save the topic form; False (errors on the form) when nothing was saved."""
     if not form.validate_on_submit():
         return False
-    code = form.code.data or (topic.code if topic else slug(form.name_en.data))
-    clash = db.session.scalar(
-        select(TrainingTopic.id).where(TrainingTopic.code == code, TrainingTopic.id != (topic.id if topic else 0))
-    )
-    if clash:
-        form.code.errors.append(_("Another topic already has this code."))
+    try:
+        services.save_topic(topic, form.code.data, form.name_vi.data, form.name_en.data, form.active.data)
+    except RuleError as error:
+        apply_rule_error(form, error)
         return False
-    form.code.data = code
     return True
 
 
@@ -399,13 +369,7 @@ def _topic_form_valid(form: TopicForm, topic: TrainingTopic | None) -> bool:
 @permission_required("topics.manage")
 def topic_new():
     form = TopicForm()
-    if _topic_form_valid(form, None):
-        topic = TrainingTopic(code=form.code.data, name_vi=form.name_vi.data, name_en=form.name_en.data,
-                              active=form.active.data)
-        db.session.add(topic)
-        db.session.flush()
-        record("training_topic.create", topic, details=snapshot(topic, TOPIC_FIELDS))
-        db.session.commit()
+    if _save_topic(form, None):
         flash(_("The topic has been added."), "success")
         return redirect(url_for("training.topics"))
     return render_template("training/topic_form.html", form=form, topic=None)
@@ -417,13 +381,7 @@ def topic_new():
 def topic_edit(topic_id: int):
     topic = db.get_or_404(TrainingTopic, topic_id)
     form = TopicForm(obj=topic)
-    if _topic_form_valid(form, topic):
-        before = snapshot(topic, TOPIC_FIELDS)
-        form.populate_obj(topic)
-        changes = diff(before, snapshot(topic, TOPIC_FIELDS))
-        if changes:
-            record("training_topic.update", topic, changes=changes)
-        db.session.commit()
+    if _save_topic(form, topic):
         flash(_("The topic has been saved."), "success")
         return redirect(url_for("training.topics"))
     return render_template("training/topic_form.html", form=form, topic=topic)
@@ -436,9 +394,7 @@ def topic_toggle(topic_id: int):
     topic = db.get_or_404(TrainingTopic, topic_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    topic.active = not topic.active
-    record("training_topic.update", topic, changes={"active": [not topic.active, topic.active]})
-    db.session.commit()
-    flash(_("The topic has been reactivated.") if topic.active else _("The topic has been deactivated."),
+    active = services.toggle_topic(topic)
+    flash(_("The topic has been reactivated.") if active else _("The topic has been deactivated."),
           "success")
     return redirect(url_for("training.topics"))
