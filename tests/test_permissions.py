@@ -321,12 +321,14 @@ def world(app):
         db.session.add(target)
         db.session.commit()
         w.shared_global = {"user_id": target.id, "topic_id": _first_topic(), "role": "leader", "period": "2025-02",
-                           "secret": "no-such-team-link-secret", "indicator_id": _province_indicator(own.province_id)}
+                           "secret": "no-such-team-link-secret", "indicator_id": _province_indicator(
+                               db.session.scalar(select(User.area_id).where(User.username == "province")))}
     return w
 
 
 def _province_indicator(province_id: int) -> int:
-    """An output indicator of Lào Cai's own (its staff may change it; another province's may not)."""
+    """An output indicator of the demo province staff's province (today's Lào Cai, 15): its staff
+    may change it; another province's may not."""
     from cdt.outputs.models import Indicator
 
     indicator = Indicator(code="walk_indicator", name_vi="Chỉ tiêu riêng", name_en="Own indicator",

@@ -40,18 +40,17 @@ def outputs_command(unit_code, first, last, level, indicator_code) -> None:
     import csv
     import sys
 
-    from sqlalchemy import select
-
-    from cdt.extensions import db
-    from cdt.geo.models import LEVEL_DEPTH, AdminUnit
+    from cdt.geo.models import LEVEL_DEPTH
+    from cdt.geo.queries import unit_by_code
     from cdt.outputs import periods, queries, report
 
+    last = last or periods.last_month()
     unit = None
     if unit_code:
-        unit = db.session.scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
+        # A code names a unit on a date: the one it named at the end of the last month asked.
+        unit = unit_by_code(unit_code, periods.month_end(last))
         if unit is None:
             raise click.ClickException(f"unknown unit code: {unit_code}")
-    last = last or periods.last_month()
     first = first or f"{last[:4]}-01"
     if first > last:
         raise click.ClickException("--from is after --to")
