@@ -125,3 +125,5 @@ class MoveForm(AppForm):
 
 class RoleForm(AppForm):
     membership_id = SelectField(_l("Member"), coerce=_optional_int, validators=[DataRequired(message=REQUIRED)])
+    # Only offered once the user chose the leader as deputy (cdt.registry.services.set_role).
+    leave_without_leader = BooleanField(_l("Yes, leave the team without a leader"))
