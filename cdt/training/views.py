@@ -322,10 +322,10 @@ def attendance(session_id: int):
                     return redirect(url_for("training.session", session_id=ts.id))
     elif request.method == "POST":
         checked = set(_ids("present") or []) & known
-    results = queries.search_people(ts, form.q.data) if form.q.data else []
-    results = [r for r in results if r.id not in {e.id for e in extra}]
+    # People already on the checklist are found too, marked as such (never silently hidden).
+    results = queries.search_people(ts, form.q.data, exclude_session_people=False) if form.q.data else []
     return render_template("training/attendance.html", ts=ts, form=form, people=people, checked=checked,
-                           extra=extra, results=results)
+                           extra=extra, results=results, listed=known | {e.id for e in extra})
 
 
 @bp.get("/training/<int:session_id>/sign-in-sheet")
