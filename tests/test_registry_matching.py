@@ -185,3 +185,23 @@ def test_a_real_conflict_says_which_rows_changed_and_offers_no_confirm_box(app, 
     assert re.search(r"(different outcome|kết quả khác)[^<]*: 2\b", html)
     assert 'id="import-confirm"' not in html and 'id="check-again"' in html
     assert people(app) == before + 1  # only the other officer's record
+
+
+def test_polish_future_birth_date_menu_section_and_decision_on_record(app, login_as):
+    from datetime import timedelta
+
+    client = login_as("commune")
+    future = (date.today() + timedelta(days=40)).isoformat()
+    html = client.post("/members/new", data=person_form(birth_date=future)).get_data(as_text=True)
+    assert "Ngày sinh ở tương lai" in html and "tuổi là -" not in html
+    # The import preview belongs to "Thành viên" in the menu, not to "Tổ CNS".
+    upload(client, csv_bytes(GOOD), "a.csv")
+    page = client.get("/members/import/preview").get_data(as_text=True)
+    assert re.search(r'class="nav-link active"[^>]*href="/members"', page)
+    with app.app_context():
+        team = next(t for t in teams_of(COMMUNE_CODE) if t.decision_number)
+        team_id, number = team.id, team.decision_number
+    page = client.get(f"/teams/{team_id}").get_data(as_text=True)
+    if "Chưa ghi nhận quyết định nào" in page:
+        pytest.fail("a team with a decision number says no decision is recorded")
+    assert number in page
