@@ -273,6 +273,7 @@ def test_warning_more_invited_than_capacity(app, client):
                            follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "sức chứa là 3" in page or "capacity is 3" in page
+    assert page.count("sức chứa là 3") + page.count("capacity is 3") == 1  # once: inline, not flashed too
 
 
 @pytest.mark.bare

@@ -224,8 +224,6 @@ def invite_teams(session_id: int):
             people = queries.team_members_to_invite(team_ids, form.who.data == "leaders")
             added = commit_or_retry(lambda: services.invite(ts, people, teams=team_ids))
             flash(_("%(count)s people invited from %(teams)s teams.", count=added, teams=len(team_ids)), "success")
-            for warning in queries.session_warnings(ts):
-                flash(warning, "warning")
             return redirect(url_for("training.session", session_id=ts.id))
     teams = queries.invite_teams(ts, commune_id) if commune_id else []
     return render_template("training/invite_teams.html", ts=ts, form=form, communes=communes,
@@ -251,8 +249,6 @@ def invite_people(session_id: int):
             teams = queries.people_teams(ts, person_ids)
             added = commit_or_retry(lambda: services.invite(ts, [(pid, teams[pid]) for pid in person_ids]))
             flash(_("%(count)s people invited.", count=added), "success")
-            for warning in queries.session_warnings(ts):
-                flash(warning, "warning")
             return redirect(url_for("training.session", session_id=ts.id))
     results = queries.search_people(ts, q) if q else []
     return render_template("training/invite_people.html", ts=ts, form=form, q=q, results=results)
