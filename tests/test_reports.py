@@ -567,3 +567,16 @@ def test_every_date_argument_takes_day_month_year_and_iso(client, login_as):
     login_as("admin")
     assert client.get("/audit?date_from=01/01/2023&date_to=31/12/2023").status_code == 200
     assert client.get("/audit?date_from=31/02/2023").status_code in (200, 400)
+
+
+@pytest.mark.bare
+def test_gaps_page_opens_on_the_first_list_that_is_not_empty(app, client, login_as):
+    with app.app_context():
+        sample()
+    login_as("commune")
+    page = client.get("/reports/gaps").get_data(as_text=True)
+    tabs = re.findall(r'<a class="nav-link( active)?"[^>]*?href="[^"]*kind=(\w+)">[^<]*<span[^>]*>(\d+)</span>', page)
+    assert len(tabs) == 4, tabs
+    first_non_empty = next(kind for _active, kind, count in tabs if int(count))
+    assert [kind for active, kind, _count in tabs if active] == [first_non_empty]
+    assert tabs[0][2] == "0" and first_non_empty != tabs[0][1]  # the first tab is empty here
