@@ -580,3 +580,16 @@ def test_gaps_page_opens_on_the_first_list_that_is_not_empty(app, client, login_
     first_non_empty = next(kind for _active, kind, count in tabs if int(count))
     assert [kind for active, kind, _count in tabs if active] == [first_non_empty]
     assert tabs[0][2] == "0" and first_non_empty != tabs[0][1]  # the first tab is empty here
+
+
+@pytest.mark.bare
+def test_coverage_on_a_phone_shows_trained_and_says_what_the_colours_mean(app, client, login_as):
+    with app.app_context():
+        sample()
+    login_as("province")
+    page = client.get("/reports/coverage").get_data(as_text=True)
+    head = page.split("<thead", 1)[1].split("</thead>", 1)[0]
+    cells = re.findall(r"<th[^>]*class=\"([^\"]*)\"", head)
+    shown_on_phone = [c for c in cells if "d-none" not in c]
+    assert len(shown_on_phone) <= 5  # unit, coverage, members, trained (fits 360 px)
+    assert "dưới mục tiêu" not in page and "below target" not in page
