@@ -205,3 +205,23 @@ def test_polish_future_birth_date_menu_section_and_decision_on_record(app, login
     if "Chưa ghi nhận quyết định nào" in page:
         pytest.fail("a team with a decision number says no decision is recorded")
     assert number in page
+
+
+@pytest.mark.bare
+def test_duplicate_page_never_offers_the_team_she_is_already_in_and_errors_show_at_the_top(app, login_as):
+    with app.app_context():
+        sample()
+    client = login_as("commune")
+    with app.app_context():
+        existing = next(p for p in db.session.scalars(select(Person).order_by(Person.id))
+                        if p.citizen_id and p.memberships and p.commune_id == p.memberships[0].team.commune_id)
+        team_id, person_id, cid = existing.memberships[0].team_id, existing.id, existing.citizen_id
+    response = client.post("/members/new", data=person_form(citizen_id=cid, phone="", team_id=str(team_id)))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert f'action="/members/{person_id}/teams"' not in html and "member-already" in html
+    # Forced anyway: the error is at the top of the page, before the person's details.
+    response = client.post(f"/members/{person_id}/teams", data={"add-team_id": str(team_id), "add-role": "member"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="action-errors"' in html and html.index('id="action-errors"') < html.index("<h2")

@@ -264,10 +264,15 @@ def _render_member(person: Person, actions: dict | None = None, status: int = 20
                 merged.setdefault(key, {}).update(value)
             else:
                 merged[key] = value
+    # A refused action is said at the top too: its form may be far below the fold on a phone.
+    problems = []
+    for value in (actions or {}).values():
+        for form in (value.values() if isinstance(value, dict) else [value]):
+            problems += list(form.form_errors) + [e for f in form for e in (f.errors or [])]
     record("person.view", person)
     db.session.commit()
     return render_template("registry/member.html", person=person, memberships=memberships,
-                           actions=merged,
+                           actions=merged, problems=problems,
                            show_citizen_id=can("citizen_id.read"),
                            commune=db.session.get(AdminUnit, person.commune_id)), status
 
