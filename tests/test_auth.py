@@ -532,3 +532,21 @@ def test_each_demo_account_logs_in_and_sees_only_its_area(client, username, land
         assert client.get(path).status_code == 200, path
     for path in not_sees:
         assert client.get(path).status_code == 404, path
+
+
+def test_new_user_form_starts_from_no_role_and_risky_actions_ask_first(app, login_as):
+    import re
+
+    client = login_as("admin")
+    page = client.get("/admin/users/new").get_data(as_text=True)
+    role_select = re.search(r"<select[^>]*name=\"role\".*?</select>", page, re.S).group(0)
+    assert re.findall(r"<option selected value=\"([^\"]*)\"", role_select) in ([], [""])
+    assert re.findall(r"<option[^>]*value=\"([^\"]*)\"", role_select)[0] == ""  # "— chọn —" shows first
+    response = client.post("/admin/users/new", data={"username": "nobody_role", "role": "", "area_code": ""})
+    assert response.status_code in (200, 422)
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.username == "nobody_role")) is None
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == "commune"))
+    page = client.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    assert page.count("data-confirm=") >= 2

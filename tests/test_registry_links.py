@@ -49,3 +49,22 @@ def test_person_page_shows_training_history_with_total_hours(app, client, login_
     login_as("admin")
     page = client.get(f"/members/{person_id}").get_data(as_text=True)
     assert "Tổng số giờ: 4,0" in page  # one held 4-hour session, in Vietnamese number format
+
+
+@pytest.mark.parametrize("account", ["commune", "district", "province", "admin"])
+def test_breadcrumbs_of_each_home_never_link_where_the_user_may_not_go(client, login_as, account):
+    """The commune officer's /units/02866 linked to /units/10 and /units/085, which answer 404 to them."""
+    import re
+
+    login_as(account)
+    home = client.get("/", follow_redirects=True)
+    assert home.status_code == 200
+    pages = [home.get_data(as_text=True)]
+    for path in ("/units/02866", "/units/085", "/units/10"):
+        response = client.get(path)
+        if response.status_code == 200:
+            pages.append(response.get_data(as_text=True))
+    for html in pages:
+        crumbs = re.search(r'<ol class="breadcrumb">(.*?)</ol>', html, re.S)
+        for href in re.findall(r'href="([^"]+)"', crumbs.group(1) if crumbs else ""):
+            assert client.get(href).status_code == 200, (account, href)

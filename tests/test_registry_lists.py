@@ -136,3 +136,20 @@ def test_name_search_keys_follow_registrations_and_edits(app, login_as):
     assert str(person_id) in ids("Khánh M")
     assert str(person_id) not in ids("hanh moi")  # not from the middle of a word
     assert str(person_id) not in ids(old_name)
+
+
+@pytest.mark.bare
+def test_member_filters_fold_behind_one_button_with_the_count_in_use(app, login_as):
+    """On a phone six filter fields came before the first person."""
+    import re
+
+    with app.app_context():
+        sample()
+    client = login_as("commune")
+    page = client.get("/members").get_data(as_text=True)
+    assert 'id="member-filters"' in page and 'data-bs-target="#member-filters"' in page
+    assert 'id="active-filters"' not in page
+    page = client.get("/members?role=leader&trained=no&q=a").get_data(as_text=True)
+    assert re.search(r'id="active-filters">2<', page)  # the name search stays outside, always shown
+    form = page.split('role="search"', 1)[1].split("</form>", 1)[0]
+    assert form.index('id="f-q"') < form.index('id="member-filters"') < form.index('id="f-role"')

@@ -1,6 +1,7 @@
 """Teams: the list, the team page, creating and editing, dissolving and re-establishing, the leader."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -346,3 +347,41 @@ def test_admin_registers_a_team_and_a_member_from_the_team_page(app, login_as):
         person = db.session.scalar(select(Person).where(Person.full_name == "Vàng Seo Quản Trị"))
         assert person.commune_id == unit(OTHER_COMMUNE_CODE).id
         assert [(m.team_id, m.role) for m in person.memberships] == [(team_id, "leader")]
+
+
+@pytest.mark.bare
+def test_the_leader_cannot_be_removed_by_one_tap(app, login_as):
+    """The deputy card starts from "— choose —"; choosing the leader as deputy is refused until the
+    user confirms that the team is left without a leader; the message says what happened to whom."""
+    with app.app_context():
+        sample()
+    client = login_as("commune")
+    with app.app_context():
+        team = teams_of(COMMUNE_CODE)[0]
+        team_id = team.id
+        leader, deputy = current(team, "leader")[0], current(team, "deputy")[0]
+        leader_id, deputy_id = leader.id, deputy.id
+        leader_name, deputy_name = leader.person.full_name, deputy.person.full_name
+    html = client.get(f"/teams/{team_id}").get_data(as_text=True)
+    card = html.split('id="role-deputy"', 1)[1].split("</form>", 1)[0]
+    # Nothing pre-set, least of all the leader: "— chọn —" is the choice shown.
+    assert re.findall(r'<option selected value="([^"]*)">([^<]*)<', card) == [("", "— chọn —")]
+    assert "Tổ phó mới" in card and "(Tổ trưởng)" in card
+    # One tap with the leader chosen: refused, back on the page with a confirmation to tick.
+    response = client.post(f"/teams/{team_id}/deputy", data={"deputy-membership_id": str(leader_id)})
+    assert response.status_code == 302 and "confirm=deputy" in response.headers["Location"]
+    with app.app_context():
+        assert db.session.get(Membership, leader_id).role == "leader"
+        assert db.session.get(Membership, deputy_id).role == "deputy"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="deputy-leave_without_leader"' in page
+    assert re.search(rf'<option selected value="{leader_id}">', page)  # the user's own choice, shown back
+    # Confirmed explicitly: done, and the message names everyone affected.
+    response = client.post(f"/teams/{team_id}/deputy", data={"deputy-membership_id": str(leader_id),
+                                                             "deputy-leave_without_leader": "y"},
+                           follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert leader_name in text and deputy_name in text and "không có tổ trưởng" in text.lower()
+    with app.app_context():
+        assert db.session.get(Membership, leader_id).role == "deputy"
+        assert db.session.get(Membership, deputy_id).role == "member"

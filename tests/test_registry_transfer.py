@@ -212,7 +212,7 @@ def test_registered_person_is_added_to_the_team_not_duplicated(app, login_as):
 
 def test_duplicates_inside_the_file_and_second_leader_are_errors(app, login_as):
     client = login_as("commune")
-    twin = ["Lò Thị Khác", "Nữ", "02/02/1999", "Tày", "0912 777 001", "", "", "", "02866-004", ""]
+    twin = ["LÒ THỊ NHẬP", "Nữ", "", "Tày", "0912 777 001", "", "", "", "02866-004", ""]  # same phone and name
     leader = ["Ma Văn Trưởng", "Nam", "03/03/1993", "Tày", "", "", "", "", "02866-001", "Tổ trưởng"]
     upload(client, csv_bytes(GOOD + [twin, leader]), "a.csv")
     html, counts, token = preview(client)
@@ -229,8 +229,9 @@ def _row_matching(person, match: str) -> tuple[list[str], tuple[str, ...]]:
     typed: tuple[str, ...] = ()
     if match == "citizen_id":
         cid, typed = person.citizen_id, ("citizen ID",)
-    elif match == "phone":
-        phone, typed = display_phone(person.phone), ("phone", "stored phone")
+    elif match == "phone":  # the same phone and name, no birth date: the same person (a phone alone is a hint)
+        name, birth = person.full_name, ""
+        phone, typed = display_phone(person.phone), ("name", "phone", "stored phone")
     else:
         name, birth, typed = person.full_name, person.birth_date.strftime("%d/%m/%Y"), ("name", "birth date")
     return [name, "Nam", birth, "Kinh", phone, cid, "", "", "02866-001", ""], typed

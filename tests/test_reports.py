@@ -552,3 +552,48 @@ def test_country_totals_use_the_same_definitions(app):
                       "trained_members", "sessions_held")
             assert [getattr(country, f) for f in fields] == [getattr(province, f) for f in fields]
         assert summary(lao_cai, date(2022, 6, 1)).teams < 1562  # teams were established during 2022
+
+
+@pytest.mark.bare
+def test_every_date_argument_takes_day_month_year_and_iso(client, login_as):
+    """/reports/coverage?as_of=31/03/2023 answered 400 "Nhập ngày theo dạng ngày/tháng/năm"."""
+    from cdt.core.inputs import parse_day
+
+    assert parse_day("31/03/2023") == parse_day("2023-03-31") == parse_day(" 31.03.2023 ") == date(2023, 3, 31)
+    assert parse_day("2023-02-30") is None and parse_day("") is None and parse_day(None) is None
+    login_as("province")
+    iso = client.get("/reports/coverage?as_of=2023-03-31&from=2023-01-01&to=2023-03-31")
+    typed = client.get("/reports/coverage?as_of=31/03/2023&from=01/01/2023&to=31/03/2023")
+    assert iso.status_code == typed.status_code == 200
+    body = lambda r: r.get_data(as_text=True).split("<main", 1)[-1].split("</main>", 1)[0]  # noqa: E731
+    assert re.findall(r'data-count[^>]*>[^<]*<|<td class="num">[^<]*</td>', body(iso)) == \
+        re.findall(r'data-count[^>]*>[^<]*<|<td class="num">[^<]*</td>', body(typed))
+    login_as("admin")
+    assert client.get("/audit?date_from=01/01/2023&date_to=31/12/2023").status_code == 200
+    assert client.get("/audit?date_from=31/02/2023").status_code in (200, 400)
+
+
+@pytest.mark.bare
+def test_gaps_page_opens_on_the_first_list_that_is_not_empty(app, client, login_as):
+    with app.app_context():
+        sample()
+    login_as("commune")
+    page = client.get("/reports/gaps").get_data(as_text=True)
+    tabs = re.findall(r'<a class="nav-link( active)?"[^>]*?href="[^"]*kind=(\w+)">[^<]*<span[^>]*>(\d+)</span>', page)
+    assert len(tabs) == 4, tabs
+    first_non_empty = next(kind for _active, kind, count in tabs if int(count))
+    assert [kind for active, kind, _count in tabs if active] == [first_non_empty]
+    assert tabs[0][2] == "0" and first_non_empty != tabs[0][1]  # the first tab is empty here
+
+
+@pytest.mark.bare
+def test_coverage_on_a_phone_shows_trained_and_says_what_the_colours_mean(app, client, login_as):
+    with app.app_context():
+        sample()
+    login_as("province")
+    page = client.get("/reports/coverage").get_data(as_text=True)
+    head = page.split("<thead", 1)[1].split("</thead>", 1)[0]
+    cells = re.findall(r"<th[^>]*class=\"([^\"]*)\"", head)
+    shown_on_phone = [c for c in cells if "d-none" not in c]
+    assert len(shown_on_phone) <= 5  # unit, coverage, members, trained (fits 360 px)
+    assert "dưới mục tiêu" not in page and "below target" not in page

@@ -273,6 +273,7 @@ def test_warning_more_invited_than_capacity(app, client):
                            follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "sức chứa là 3" in page or "capacity is 3" in page
+    assert page.count("sức chứa là 3") + page.count("capacity is 3") == 1  # once: inline, not flashed too
 
 
 @pytest.mark.bare
@@ -442,6 +443,15 @@ def test_attendance_double_submission_walk_in_and_hours(app, client):
     page = response.get_data(as_text=True)
     assert walk_in_name in page
     assert page.count(" checked>") == 2
+    # Someone already on the checklist is found too, marked as such (not hidden, not a second box).
+    with app.app_context():
+        listed = db.session.get(Person, invited[0])
+        listed_name, listed_q = listed.full_name, listed.search_name
+    response = client.post(f"/training/{sid}/attendance", data={"present": [], "hours": "4", "q": listed_q,
+                                                               "action": "search"})
+    results = response.get_data(as_text=True).split('name="q"', 1)[1]
+    assert listed_name in results and "đã có trong danh sách" in results
+    assert results.count(f'name="present" value="{invited[0]}"') == 0
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.session_id == sid)) == 0
     present = invited[:-1] + [walk_in_id]

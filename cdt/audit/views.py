@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import distinct, func, select
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from cdt.audit.models import AuditEvent
@@ -15,7 +15,7 @@ from cdt.auth.models import User
 from cdt.auth.scope import permission_required, scoped
 from cdt.core import clock
 from cdt.core.forms import AppForm
-from cdt.core.inputs import BoundedIntegerField, page_arg
+from cdt.core.inputs import BoundedIntegerField, DayField, page_arg
 from cdt.extensions import db
 
 bp = Blueprint("audit", __name__)
@@ -81,8 +81,8 @@ class AuditFilterForm(AppForm):
     action = SelectField(_l("Action"), choices=[], validate_choice=False, validators=[Optional()])
     object_type = SelectField(_l("Object type"), choices=[], validate_choice=False, validators=[Optional()])
     object_id = BoundedIntegerField(_l("Object number"), validators=[Optional(), NumberRange(min=1)])
-    date_from = DateField(_l("Date from"), validators=[Optional()])
-    date_to = DateField(_l("Date to"), validators=[Optional()])
+    date_from = DayField(_l("Date from"), validators=[Optional()])
+    date_to = DayField(_l("Date to"), validators=[Optional()])
 
 
 @bp.get("/audit")

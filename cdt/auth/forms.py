@@ -42,7 +42,8 @@ class ChangePasswordForm(AppForm):
 
 
 def role_choices():
-    return [(key, str(label)) for key, label in ROLE_LABELS.items()]
+    """The roles, after an empty "— choose —": a new account never starts as an administrator."""
+    return [("", str(_l("— choose —")))] + [(key, str(label)) for key, label in ROLE_LABELS.items()]
 
 
 class UserForm(AppForm):

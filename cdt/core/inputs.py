@@ -11,13 +11,14 @@ answered 400 (the translated error page) before any view runs.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, abort, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
-from wtforms import DecimalField, IntegerField
+from wtforms import DateField, DecimalField, IntegerField
 
 # The range of an INTEGER column on PostgreSQL (every id and number column of the models).
 MAX_INT = 2**31 - 1
@@ -121,3 +122,36 @@ def init_app(app: Flask) -> None:
     """Before the blueprints are registered: the bounded `int` converter is used by every route."""
     app.url_map.converters["int"] = BoundedIntegerConverter
     app.before_request(reject_unstorable_text)
+
+
+# Every date read from a query string or a form: what <input type="date"> sends (YYYY-MM-DD) and
+# what people type and see (dd/mm/yyyy, also with - or . between the parts).
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+
+
+def parse_day(value: Any) -> date | None:
+    """The date written in `value` in one of DATE_FORMATS; None when it is none of them."""
+    text = value.strip() if isinstance(value, str) else ""
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+class DayField(DateField):
+    """A date argument: YYYY-MM-DD or dd/mm/yyyy (see `parse_day`); anything else is the
+    translated "Enter a date as day/month/year" next to the field."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", list(DATE_FORMATS))
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        self.data = parse_day(valuelist[0])
+        if self.data is None:
+            raise ValueError(_l("Enter a date as day/month/year, for example 30/06/2023."))

@@ -55,6 +55,10 @@ def short_date(value) -> str:
 
 # Pages of a blueprint without a navigation entry of its own belong to this entry.
 SECTION_OF_BLUEPRINT = {"geo": "core.index"}
+# Pages whose entry is not the first of their blueprint's: a person's pages, the member import
+# and export belong to "Members", not to "Teams".
+SECTION_OF_PREFIX = (("registry.member", "registry.members"), ("registry.import", "registry.members"),
+                     ("registry.export_members", "registry.members"))
 
 
 def _section(endpoints: list[str]) -> str | None:
@@ -63,6 +67,9 @@ def _section(endpoints: list[str]) -> str | None:
     current = request.endpoint or ""
     if current in endpoints:
         return current
+    for prefix, section in SECTION_OF_PREFIX:
+        if current.startswith(prefix) and section in endpoints:
+            return section
     blueprint = current.split(".")[0]
     if blueprint in SECTION_OF_BLUEPRINT:
         return SECTION_OF_BLUEPRINT[blueprint]

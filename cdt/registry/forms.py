@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from cdt.core import clock
 from cdt.core.forms import REQUIRED, AppForm, options
+from cdt.core.inputs import DATE_FORMATS
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import GENDER_LABELS, POSITION_LABELS, ROLE_LABELS, TEAM_STATUS_LABELS
 from cdt.registry.rules import check_birth_date, normalize_citizen_id, normalize_phone
@@ -23,7 +24,7 @@ class LocalDateField(DateField):
     """<input type="date">; also accepts the dd/mm/yyyy that people type on old browsers."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"], **kwargs)
+        super().__init__(label, validators, format=list(DATE_FORMATS), **kwargs)
 
     def _value(self):
         if self.raw_data:
@@ -125,3 +126,5 @@ class MoveForm(AppForm):
 
 class RoleForm(AppForm):
     membership_id = SelectField(_l("Member"), coerce=_optional_int, validators=[DataRequired(message=REQUIRED)])
+    # Only offered once the user chose the leader as deputy (cdt.registry.services.set_role).
+    leave_without_leader = BooleanField(_l("Yes, leave the team without a leader"))

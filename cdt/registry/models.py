@@ -126,12 +126,12 @@ class Person(AreaColumns, db.Model):
     __table_args__ = (
         CheckConstraint("gender IN ('male', 'female')", name="gender"),
         # The duplicate rules, enforced by the database so that two officers submitting the
-        # same person at the same moment still end with one record (see registry/rules.py).
+        # same person at the same moment still end with one record (see registry/matching.py).
+        # A phone is not a person (a family shares one): its index only finds the hints.
         Index(
-            "uq_person_province_phone",
+            "ix_person_province_phone",
             "province_id",
             "phone",
-            unique=True,
             sqlite_where=text("phone IS NOT NULL"),
             postgresql_where=text("phone IS NOT NULL"),
         ),

@@ -60,6 +60,8 @@ def check_birth_date(birth: date | None, today: date | None = None) -> date | No
     if birth is None:
         return None
     today = today or clock.today()
+    if birth > today:
+        raise ValueError(_("The birth date is in the future."))
     age = age_on(birth, today)
     if age < MIN_AGE or age > MAX_AGE:
         raise ValueError(

@@ -32,9 +32,10 @@ from cdt.core.rules import ConflictError, RuleError  # noqa: F401 (re-exported: 
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.registry.matching import Facts, Match, find_matches
 from cdt.registry.models import ROLE_LABELS, Membership, Person, Team, TeamDecision
 from cdt.registry.names import fold, team_search_name
-from cdt.registry.rules import find_duplicates, registered_elsewhere, split_by_area
+from cdt.registry.rules import registered_elsewhere, split_by_area
 from cdt.reports.models import lock_for_change
 
 TEAM_FIELDS = ["village_id", "name", "established_on", "decision_number", "status", "dissolved_on", "notes"]
@@ -42,17 +43,36 @@ PERSON_FIELDS = ["full_name", "gender", "birth_date", "ethnicity", "phone", "cit
 
 
 class DuplicateError(Exception):
-    def __init__(self, people: list[Person], elsewhere: str | None = None):
+    """`people`: the matching people the user may see; `elsewhere`: what they are told about
+    matches outside their area; `reasons`: why each shown person matched; `undecided`: every
+    match is only a hint (a shared phone, cdt.registry.matching), so the user may answer
+    "different person" and register them anyway."""
+
+    def __init__(self, people: list[Person], elsewhere: str | None = None, reasons: dict | None = None,
+                 undecided: bool = False):
         super().__init__("duplicate person")
         self.people = people
         self.elsewhere = elsewhere
+        self.reasons = reasons or {}
+        self.undecided = undecided
 
     @classmethod
-    def among(cls, matches: list[Person], unit: AdminUnit) -> DuplicateError:
-        """From all the matching people, what the user may learn: the ones in their area, and
-        that someone elsewhere matches (with whom to ask, for a user working in `unit`)."""
-        shown, elsewhere = split_by_area(matches)
-        return cls(shown, registered_elsewhere(unit) if elsewhere else None)
+    def among(cls, matches: list[Match], unit: AdminUnit) -> DuplicateError:
+        """From all the matches, what the user may learn: the people in their area, and that
+        someone elsewhere matches (with whom to ask, for a user working in `unit`)."""
+        shown, elsewhere = split_by_area([m.person for m in matches])
+        undecided = not any(m.certain for m in matches)
+        message = None
+        if elsewhere:
+            message = shared_phone_elsewhere() if undecided else registered_elsewhere(unit)
+        reasons = {m.person.id: m for m in matches}
+        return cls(shown, message, reasons={p.id: reasons[p.id] for p in shown}, undecided=undecided)
+
+
+def shared_phone_elsewhere() -> str:
+    """About an uncertain match outside the user's area: that the phone is shared, nothing more."""
+    return _("A person registered in another area has the same phone number, with another name or birth date. "
+             "If this is a different person (a family sharing one phone), register them anyway.")
 
 
 def check_version(obj: Any, submitted: Any) -> None:
@@ -64,11 +84,9 @@ def check_version(obj: Any, submitted: Any) -> None:
 def _integrity_kind(error: IntegrityError) -> str:
     text = str(error.orig)
     for marker, kind in (
-        ("uq_person_province_phone", "person"),
         ("uq_person_province_name_birth", "person"),
         ("uq_person_citizen_id", "person"),
         ("person.citizen_id", "person"),
-        ("person.phone", "person"),
         ("person.search_name", "person"),
         ("uq_team_active_village", "team_village"),
         ("team.village_id", "team_village"),
@@ -295,12 +313,17 @@ def _check_joined(joined_on: date | None, field: str = "joined_on") -> date:
     return joined_on
 
 
+def _facts(data: dict) -> Facts:
+    return Facts(full_name=data.get("full_name"), birth_date=data.get("birth_date"), phone=data.get("phone"),
+                 citizen_id=data.get("citizen_id"))
+
+
 def _on_person_duplicate(commune: AdminUnit, data: dict):
     def handler(kind: str) -> None:
         if kind == "person":
-            people = find_duplicates(commune.province_id, phone=data.get("phone"), citizen_id=data.get("citizen_id"),
-                                     full_name=data.get("full_name"), birth_date=data.get("birth_date"))
-            raise DuplicateError.among(people, commune)
+            matches = [m for m in find_matches(commune.province_id, _facts(data)) if m.certain]
+            if matches:
+                raise DuplicateError.among(matches, commune)
         if kind == "membership_role":
             raise RuleError("role", _("This team got a %(role)s in the meantime. Reload the team's page.",
                                       role=str(ROLE_LABELS.get(data.get("role"), "")).lower()))
@@ -323,17 +346,20 @@ def _fill_person(person: Person, data: dict) -> None:
 
 @transactional
 def create_person(data: dict, commune: AdminUnit, team: Team | None = None, role: str = "member",
-                  joined_on: date | None = None) -> Person:
-    """Register a new person (in `commune`), optionally as a member of `team`."""
+                  joined_on: date | None = None, different_person: bool = False) -> Person:
+    """Register a new person (in `commune`), optionally as a member of `team`.
+
+    A registered person matching them (cdt.registry.matching) raises DuplicateError; when every
+    match is only a hint (a shared phone with another name or birth date), `different_person`
+    is the user's answer "different person, same phone" and the person is registered."""
     if team is not None:
         lock_for_change(teams=[team.id])
         _check_team_open(team)
         _check_role_free(team, role)
         joined_on = _check_joined(joined_on)
-    duplicates = find_duplicates(commune.province_id, phone=data.get("phone"), citizen_id=data.get("citizen_id"),
-                                 full_name=data["full_name"], birth_date=data.get("birth_date"))
-    if duplicates:
-        raise DuplicateError.among(duplicates, commune)
+    matches = find_matches(commune.province_id, _facts(data))
+    if matches and not (different_person and not any(m.certain for m in matches)):
+        raise DuplicateError.among(matches, commune)
     with saving(_on_person_duplicate(commune, {**data, "role": role})):
         person = Person()
         _fill_person(person, data)
@@ -353,8 +379,9 @@ def create_person(data: dict, commune: AdminUnit, team: Team | None = None, role
 def duplicate_field_errors(person: Person, data: dict) -> None:
     """On edit: the new values must not make this person a copy of another one. The other person
     is named only when the user may see them."""
-    others = find_duplicates(person.province_id, phone=data.get("phone"), citizen_id=data.get("citizen_id"),
-                             full_name=data["full_name"], birth_date=data.get("birth_date"), exclude_id=person.id)
+    # A shared phone is allowed (a family's phone); only a certain match is another record.
+    matches = [m for m in find_matches(person.province_id, _facts(data), exclude_id=person.id) if m.certain]
+    others = [m.person for m in matches]
     shown = {p.id for p in split_by_area(others)[0]}
     for other in others:
         if data.get("citizen_id") and other.citizen_id == data.get("citizen_id"):
@@ -362,11 +389,11 @@ def duplicate_field_errors(person: Person, data: dict) -> None:
                 raise RuleError("citizen_id", _("A person registered in another area already has this citizen ID."))
             raise RuleError("citizen_id", _("Another person already has this citizen ID: %(name)s.",
                                             name=other.full_name))
-        if data.get("phone") and other.phone == data.get("phone"):
+        if next(m for m in matches if m.person is other).kind == "phone":
             if other.id not in shown:
-                raise RuleError("phone", _("A person registered in another area already has this phone number."))
-            raise RuleError("phone", _("Another person in the province already has this phone number: %(name)s.",
-                                       name=other.full_name))
+                raise RuleError("phone", _("A person registered in another area has the same name and phone number."))
+            raise RuleError("phone", _("Another person in the province has the same name and phone number: "
+                                       "%(name)s.", name=other.full_name))
         if other.id not in shown:
             raise RuleError("birth_date", _("A person registered in another area has the same name and birth date."))
         raise RuleError("birth_date", _("Another person in the province has the same name and birth date: "
@@ -479,25 +506,37 @@ def move_membership(membership: Membership, team: Team, on: date | None) -> Memb
 
 
 @transactional
-def set_role(team: Team, membership: Membership, role: str) -> Membership:
+def set_role(team: Team, membership: Membership, role: str,
+             leave_without_leader: bool = False) -> list[tuple[Membership, str, str]]:
     """Make a current member the team's leader (or deputy) in one step: whoever held the role
     becomes a plain member. Simultaneous changes of one team's roles apply one after the other
-    (the team's row is locked first), each to the roles the previous one left."""
+    (the team's row is locked first), each to the roles the previous one left.
+
+    Making the leader the deputy leaves the team without a leader: refused (RuleError on
+    `leave_without_leader`) unless the user confirmed it. Returns what changed, for everyone
+    affected: (membership, old role, new role)."""
     lock_for_change(teams=[team.id], members=True)
     if membership.team_id != team.id or membership.left_on is not None:
         raise RuleError("membership_id", _("Choose a current member of this team."))
     if membership.role == role:
-        return membership
+        return []
+    if membership.role == "leader" and not leave_without_leader:
+        raise RuleError("leave_without_leader", _(
+            "%(name)s is the team's leader: making them the deputy leaves the team without a leader. "
+            "Confirm it, or change the leader first.", name=membership.person.full_name))
+    changes: list[tuple[Membership, str, str]] = []
     holder = _role_holder(team, role)
     with saving(_on_membership({"role": "membership_id"})):
         if holder is not None:
             holder.role = "member"
             record("membership.update", holder, changes={"role": [role, "member"]},
                    details={"person_id": holder.person_id, "team_id": team.id})
+            changes.append((holder, role, "member"))
             # Free the slot before taking it: the unique index is checked row by row.
             db.session.flush()
         old = membership.role
         membership.role = role
         record("membership.update", membership, changes={"role": [old, role]},
                details={"person_id": membership.person_id, "team_id": team.id})
-    return membership
+        changes.append((membership, old, role))
+    return changes

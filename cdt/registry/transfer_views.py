@@ -35,6 +35,7 @@ from cdt.core import clock
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
 from cdt.core.text import ascii_digits
 from cdt.geo.queries import commune_in_area, commune_in_area_or_404, villages_of
+from cdt.registry.matching import read_decisions
 from cdt.registry.models import ROLE_LABELS
 from cdt.registry.transfer import exporting, uploads
 from cdt.registry.transfer.columns import IMPORT_COLUMNS
@@ -45,6 +46,7 @@ from cdt.registry.transfer.importing import (
     ImportConflict,
     ImportFileError,
     commit,
+    describe_conflict,
     file_extension,
     prepare,
     read_rows,
@@ -155,7 +157,7 @@ def import_preview():
         return redirect(url_for("registry.import_members"))
     commune = commune_in_area_or_404(commune_id=pending["commune_id"])
     try:
-        result = prepare(commune, _load(pending), pending["ext"], user=current_user)
+        result = prepare(commune, _load(pending), pending["ext"], user=current_user, decisions={})
     except ImportFileError as error:
         _discard(pending)
         flash(str(error), "danger")
@@ -182,8 +184,9 @@ def import_confirm():
             data = claim.read()
             if hashlib.sha256(data).hexdigest() != pending.get("sha256"):
                 abort(400)
+            decisions = read_decisions(request.form)
             try:
-                result = prepare(commune, data, pending["ext"], user=current_user)
+                result = prepare(commune, data, pending["ext"], user=current_user, decisions=decisions)
                 if result.ok:
                     counts = commit(result, filename=pending["name"])
             except ImportFileError as error:
@@ -191,10 +194,9 @@ def import_confirm():
                 session.pop(SESSION_KEY, None)
                 flash(str(error), "danger")
                 return redirect(url_for("registry.import_members"))
-            except ImportConflict as error:
-                return _render_preview(pending, prepare(commune, data, pending["ext"], user=current_user),
-                                       conflict=str(error),
-                                       status=409)
+            except ImportConflict:
+                again = prepare(commune, data, pending["ext"], user=current_user, decisions=decisions)
+                return _render_preview(pending, again, conflict=describe_conflict(result, again), status=409)
             if not result.ok:
                 return _render_preview(pending, result, status=422)
             claim.done()

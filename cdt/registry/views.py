@@ -99,13 +99,23 @@ def team(team_id: int):
     current = [m for m in memberships if m.left_on is None]
     role_forms = {}
     if can("registry.write") and team.status == "active":
+        # Role changes start from "— choose —", never from a current holder; the leader chosen as
+        # deputy comes back here (?confirm=deputy&member=ID) to be confirmed explicitly.
+        confirming = request.args.get("confirm")
         for role in ("leader", "deputy"):
-            form = RoleForm(prefix=role)
-            form.membership_id.choices = options([(m.id, m.person.full_name) for m in current if m.role != role])
+            form = RoleForm(prefix=role, formdata=None)
+            form.membership_id.label.text = _("New leader") if role == "leader" else _("New deputy leader")
+            form.membership_id.choices = options(
+                [("", _("— choose —"))]
+                + [(m.id, f"{m.person.full_name} ({ROLE_LABELS[m.role]})" if m.role != "member" else m.person.full_name)
+                   for m in current if m.role != role])
+            if confirming == role:
+                form.membership_id.data = int_arg("member")
             role_forms[role] = form
     return render_template(
         "registry/team.html", team=team, summary=summary, memberships=memberships, current=current,
         trainings=queries.team_trainings(team), decisions=queries.team_decisions(team), role_forms=role_forms,
+        confirming=request.args.get("confirm"),
     )
 
 
@@ -177,15 +187,30 @@ def team_set_role(team_id: int, role: str):
     if form.validate_on_submit():
         membership = next(m for m in current if m.id == form.membership_id.data)
         try:
-            services.set_role(team, membership, role)
+            changes = services.set_role(team, membership, role, form.leave_without_leader.data)
         except services.RuleError as error:
             flash(error.message, "danger")
+            if error.field == "leave_without_leader":
+                return redirect(url_for("registry.team", team_id=team.id, confirm=role, member=membership.id,
+                                        _anchor=f"role-{role}"))
         else:
-            flash(_("%(name)s is now the %(role)s.", name=membership.person.full_name,
-                    role=str(ROLE_LABELS[role]).lower()), "success")
+            flash(_role_message(team, changes), "success")
     else:
         flash(_("Choose a current member of this team."), "danger")
     return redirect(url_for("registry.team", team_id=team.id))
+
+
+def _role_message(team: Team, changes: list) -> str:
+    """What happened to everyone a role change touched, and a role it left empty."""
+    if not changes:
+        return _("Nothing changed: that member already has this role.")
+    parts = [_("%(name)s: %(old)s → %(new)s", name=m.person.full_name, old=ROLE_LABELS[old], new=ROLE_LABELS[new])
+             for m, old, new in changes]
+    message = _("Roles changed. %(changes)s.", changes="; ".join(parts))
+    left = {old for _m, old, _new in changes if old in ("leader", "deputy")} - {new for _m, _old, new in changes}
+    for role in sorted(left):
+        message += " " + (_("The team now has no leader.") if role == "leader" else _("The team now has no deputy leader."))
+    return message
 
 
 # --------------------------------------------------------------------------- members
@@ -232,9 +257,14 @@ def _render_member(person: Person, actions: dict | None = None, status: int = 20
                 merged.setdefault(key, {}).update(value)
             else:
                 merged[key] = value
+    # A refused action is said at the top too: its form may be far below the fold on a phone.
+    problems = []
+    for value in (actions or {}).values():
+        for form in (value.values() if isinstance(value, dict) else [value]):
+            problems += list(form.form_errors) + [e for f in form for e in (f.errors or [])]
     record_alone("person.view", person)
     return render_template("registry/member.html", person=person, memberships=memberships,
-                           actions=merged,
+                           actions=merged, problems=problems,
                            show_citizen_id=can("citizen_id.read"),
                            commune=db.session.get(AdminUnit, person.commune_id)), status
 
@@ -274,7 +304,8 @@ def member_new():
             form.team_id.errors = list(form.team_id.errors) + [_("Choose a team: it decides the commune.")]
         else:
             try:
-                person = services.create_person(form.data_dict(), commune, team, form.role.data, form.joined_on.data)
+                person = services.create_person(form.data_dict(), commune, team, form.role.data, form.joined_on.data,
+                                                different_person=request.form.get("different_person") == "1")
             except services.DuplicateError as duplicate:
                 return _duplicate_page(form, duplicate, team)
             except services.RuleError as error:
@@ -298,19 +329,22 @@ def _duplicate_page(form: NewPersonForm, duplicate: services.DuplicateError, tea
     if people:
         communes = dict(db.session.execute(select(AdminUnit.id, AdminUnit.name).where(
             AdminUnit.id.in_({p.commune_id for p in people}))).all())
-    offers = {}
+    memberships = queries.current_memberships_of([p.id for p in people])
+    offers, members_already = {}, set()
     for person in people:
-        if team is not None and person.commune_id == team.commune_id:
+        if team is not None and any(m.team_id == team.id for m in memberships.get(person.id, [])):
+            members_already.add(person.id)
+        elif team is not None and person.commune_id == team.commune_id:
             offer = AddToTeamForm(prefix="add", formdata=None)
             offer.team_id.choices = options([(team.id, team.name)])
             offer.team_id.data = team.id
             offer.role.data = form.role.data
             offer.joined_on.data = form.joined_on.data
             offers[person.id] = offer
-    memberships = queries.current_memberships_of([p.id for p in people])
     return render_template("registry/duplicate.html", form=form, people=people, elsewhere=duplicate.elsewhere,
                            team=team, offers=offers, communes=communes, memberships=memberships, roles=ROLE_LABELS,
-                           show_citizen_id=can("citizen_id.read")), 409
+                           members_already=members_already, reasons=duplicate.reasons,
+                           undecided=duplicate.undecided, show_citizen_id=can("citizen_id.read")), 409
 
 
 @bp.route("/members/<int:person_id>/edit", methods=["GET", "POST"])

@@ -2,22 +2,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, HiddenField, SelectField
+from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from cdt.core.forms import AppForm
+from cdt.core.inputs import DayField
 from cdt.geo.models import LEVEL_LABELS, LEVELS
 
 
-class IsoDateField(DateField):
-    """A date field whose parse error is our own translated message."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(_l("Enter a date as day/month/year, for example 30/06/2023.")) from None
+class IsoDateField(DayField):
+    """A date argument of the report: YYYY-MM-DD or dd/mm/yyyy (cdt.core.inputs.DayField)."""
 
 
 class CoverageFilterForm(AppForm):

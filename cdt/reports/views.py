@@ -288,14 +288,16 @@ def coverage_xlsx():
 def gaps():
     code = (request.args.get("unit") or "").strip()
     unit = unit_in_area_or_404(code) if code else _default_unit()
-    kind = request.args.get("kind") or "villages"
-    if kind not in queries.GAP_KINDS:
+    kind = request.args.get("kind")
+    if kind is not None and kind not in queries.GAP_KINDS:
         abort(404)
     as_of = clock.today()
     counts = {
         k: db.session.scalar(select(func.count()).select_from(queries.gap_statement(k, unit, as_of).order_by(None).subquery()))
         for k in queries.GAP_KINDS
     }
+    if kind is None:  # open on the first list that has something in it
+        kind = next((k for k in queries.GAP_KINDS if counts[k]), queries.GAP_KINDS[0])
     page = page_arg()
     pagination = Page(page, GAP_PAGE, counts[kind])
     stmt = queries.gap_statement(kind, unit, as_of).limit(GAP_PAGE).offset((pagination.page - 1) * GAP_PAGE)

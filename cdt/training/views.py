@@ -207,8 +207,6 @@ def invite_teams(session_id: int):
             people = queries.team_members_to_invite(team_ids, form.who.data == "leaders")
             added = services.invite(ts, people, teams=team_ids)
             flash(_("%(count)s people invited from %(teams)s teams.", count=added, teams=len(team_ids)), "success")
-            for warning in queries.session_warnings(ts):
-                flash(warning, "warning")
             return redirect(url_for("training.session", session_id=ts.id))
     teams = queries.invite_teams(ts, commune_id) if commune_id else []
     return render_template("training/invite_teams.html", ts=ts, form=form, communes=communes,
@@ -234,8 +232,6 @@ def invite_people(session_id: int):
             teams = queries.people_teams(ts, person_ids)
             added = services.invite(ts, [(pid, teams[pid]) for pid in person_ids])
             flash(_("%(count)s people invited.", count=added), "success")
-            for warning in queries.session_warnings(ts):
-                flash(warning, "warning")
             return redirect(url_for("training.session", session_id=ts.id))
     results = queries.search_people(ts, q) if q else []
     return render_template("training/invite_people.html", ts=ts, form=form, q=q, results=results)
@@ -297,10 +293,10 @@ def attendance(session_id: int):
                     return redirect(url_for("training.session", session_id=ts.id))
     elif request.method == "POST":
         checked = set(_ids("present") or []) & known
-    results = queries.search_people(ts, form.q.data) if form.q.data else []
-    results = [r for r in results if r.id not in {e.id for e in extra}]
+    # People already on the checklist are found too, marked as such (never silently hidden).
+    results = queries.search_people(ts, form.q.data, exclude_session_people=False) if form.q.data else []
     return render_template("training/attendance.html", ts=ts, form=form, people=people, checked=checked,
-                           extra=extra, results=results)
+                           extra=extra, results=results, listed=known | {e.id for e in extra})
 
 
 @bp.get("/training/<int:session_id>/sign-in-sheet")

@@ -3,10 +3,16 @@
 What an import does, decided once (the web page and `flask cdt import members` share it):
 - each row is one person in one team: the active team of the row's village (code or name,
   within the commune being imported);
-- a row whose person is already registered (same citizen ID anywhere, or in the province
-  the same phone, or the same name and birth date) does not create a second record: the
-  person is added to the team ("join"), or nothing happens when they are already a current
-  member of it ("present"). The registered record is kept as it is, never overwritten;
+- a row whose person is already registered (cdt.registry.matching: same citizen ID anywhere,
+  or in the province the same name and birth date, or the same phone and name) does not create
+  a second record: the person is added to the team ("join"), or nothing happens when they are
+  already a current member of it ("present"). The registered record is kept as it is, never
+  overwritten;
+- a row whose only match is a hint that disagrees (the same phone, another name or birth
+  date) is never matched silently: it waits for the user's decision ("decide": same person /
+  different person, same phone), posted with the confirmation; the command line, which asks
+  nobody, refuses it as an error;
+- two rows matching one registered person are an error (never a failed confirmation);
 - only people registered in the commune being imported are matched that way (a person
   joins teams of their own commune). A row matching someone registered elsewhere is an
   error, and says who that is only to a user who may see them (cdt.auth.scope); for anyone
@@ -41,7 +47,7 @@ from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.queries import villages_of
-from cdt.registry import bulk, rules
+from cdt.registry import bulk, matching, rules
 from cdt.registry.models import Membership, Person, Team
 from cdt.registry.names import fold
 from cdt.registry.transfer.columns import (
@@ -109,6 +115,9 @@ class Row:
     status: str = ""  # new | join | present | error
     existing: Person | None = None
     match_reason: str = ""
+    # Uncertain matches waiting for the user's decision (status "decide"): (person or None when
+    # the user may not see them, reason).
+    hints: list[tuple[Person | None, str]] = field(default_factory=list)
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.number, column, message))
@@ -140,8 +149,13 @@ class ImportResult:
         return counts
 
     @property
-    def ok(self) -> bool:
+    def no_errors(self) -> bool:
         return not any(row.errors for row in self.rows)
+
+    @property
+    def ok(self) -> bool:
+        """Ready to write: no error, and no row waiting for a decision."""
+        return self.no_errors and not any(row.status == "decide" for row in self.rows)
 
 
 # --- reading the file ---------------------------------------------------------------------
@@ -331,14 +345,69 @@ def _commune_name(person: Person) -> str:
     return unit.name if unit is not None else ""
 
 
+def _facts(row: Row) -> matching.Facts:
+    return matching.Facts(full_name=row.full_name or None, birth_date=row.birth_date, phone=row.phone,
+                          citizen_id=row.citizen_id)
+
+
+def _match_certain(row: Row, found: list[matching.Match], commune: AdminUnit, nameable: set[int],
+                   elsewhere_message: str) -> None:
+    """The row is a registered person (matching's certain rules): join them, or say why not."""
+    people = {m.person.id: m for m in found}
+    outside = [m.person for m in people.values() if m.person.commune_id != commune.id]
+    if any(p.id not in nameable for p in outside):
+        row.error("", elsewhere_message)
+    elif outside:
+        row.error("", _("%(name)s (#%(id)s) is registered in another commune, %(commune)s; a person joins the "
+                        "teams of their own commune only.", name=outside[0].full_name, id=outside[0].id,
+                        commune=_commune_name(outside[0])))
+    elif len(people) > 1:
+        names = "; ".join(f"{m.person.full_name} (#{m.person.id})" for m in people.values())
+        row.error("", _("Matches several registered people: %(names)s. Correct the row.", names=names))
+    else:
+        match = found[0]
+        person = match.person
+        if row.citizen_id and person.citizen_id and person.citizen_id != row.citizen_id:
+            row.error("citizen_id", _("%(reason)s as %(name)s (#%(id)s), whose citizen ID is different.",
+                                      reason=match.reason.capitalize(), name=person.full_name, id=person.id))
+        else:
+            row.existing, row.match_reason = person, match.reason
+
+
+def _match_hints(row: Row, found: list[matching.Match], commune: AdminUnit, nameable: set[int],
+                 decisions: dict[int, str] | None) -> None:
+    """Only hints (a shared phone with another name or birth date): the user decides. Without a
+    decision the row waits ("decide"); the command line (decisions=None) refuses it."""
+    decision = (decisions or {}).get(row.number)
+    if decision == matching.DIFFERENT:
+        return  # a new person who shares a phone
+    row.hints = [(m.person if m.person.id in nameable else None, m.reason) for m in found]
+    same_here = [m.person for m in found if m.person.commune_id == commune.id]
+    if decision == matching.SAME and len(found) == 1 and same_here:
+        row.existing, row.match_reason = same_here[0], found[0].reason
+        return
+    if decisions is None:
+        row.error("phone", _("Someone registered has this phone number with another name or birth date: the same "
+                             "person, or a family sharing one phone? Decide on the import page of the web "
+                             "application."))
+        return
+    if decision == matching.SAME:
+        row.error("phone", _("This row cannot be the same person as the one sharing its phone: they are "
+                             "registered in another area, or several people share it. Choose “different person” or "
+                             "correct the row."))
+        return
+    row.status = "decide"
+
+
 def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], None] | None = None,
-               user: Any = None) -> None:
+               user: Any = None, decisions: dict[int, str] | None = None) -> None:
     """Parse and check every row against the rules, the file and the database; sets status and errors.
 
     `user` is who imports (None: the command line); it decides only which matching people outside
-    the commune an error message may name."""
+    the commune an error message may name. `decisions` are the user's answers about rows whose
+    only match is a hint (row number -> matching.SAME / DIFFERENT); None (the command line) makes
+    such a row an error instead of a question."""
     by_code, by_name = _village_index(commune)
-    same_cid, same_phone, same_name = _("same citizen ID"), _("same phone"), _("same name and birth date")
     teams = {t.village_id: t for t in db.session.scalars(
         select(Team).where(Team.commune_id == commune.id, Team.status == "active"))}
     for index, row in enumerate(rows, start=1):
@@ -354,22 +423,25 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
     if progress is not None:
         progress(len(rows) % 200)
 
-    # Duplicates within the file: a later row describing the same person as an earlier one.
-    seen: dict[tuple, int] = {}
+    # Duplicates within the file: a later row describing the same person as an earlier one, by
+    # the rules of cdt.registry.matching (a phone shared by two names is two people).
+    seen: dict[tuple, list[Row]] = defaultdict(list)
     for row in rows:
+        facts = _facts(row)
         keys = []
         if row.citizen_id:
-            keys.append((("cid", row.citizen_id), same_cid))
-        if row.phone:
-            keys.append((("phone", row.phone), same_phone))
-        if row.full_name and row.birth_date:
-            keys.append((("name", fold(row.full_name), row.birth_date), same_name))
-        for key, reason in keys:
-            if key in seen:
-                row.error("", _("Same person as row %(row)s (%(reason)s).", row=seen[key], reason=reason))
-                break
-        for key, _reason in keys:
-            seen.setdefault(key, row.number)
+            keys.append(("cid", row.citizen_id))
+        if row.full_name:
+            keys.append(("name", fold(row.full_name), row.birth_date))
+            if row.phone:
+                keys.append(("phone", row.phone, fold(row.full_name)))
+        earlier = next(((other, kind) for key in keys for other in seen.get(key, [])
+                        if (kind := matching.same_in_file(_facts(other), facts))), None)
+        if earlier is not None:
+            row.error("", _("Same person as row %(row)s (%(reason)s).", row=earlier[0].number,
+                            reason=matching.REASONS[earlier[1]]))
+        for key in keys:
+            seen[key].append(row)
 
     # Against the registry.
     registered = _registered([r for r in rows if not r.errors], commune.province_id)
@@ -381,7 +453,10 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
         nameable |= ids_in_area(Person, elsewhere, user)
     elsewhere_message = rules.registered_elsewhere(commune)
     by_cid = {p.citizen_id: p for p in registered if p.citizen_id}
-    by_phone = {p.phone: p for p in registered if p.phone and p.province_id == commune.province_id}
+    by_phone: dict[str, list[Person]] = defaultdict(list)
+    for p in registered:
+        if p.phone and p.province_id == commune.province_id:
+            by_phone[p.phone].append(p)
     by_name_birth = {(p.search_name, p.birth_date): p for p in registered
                      if p.birth_date and p.province_id == commune.province_id}
     memberships: dict[int, list[Membership]] = defaultdict(list)
@@ -398,38 +473,36 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
                 or_(Membership.role == "leader", Membership.role == "deputy"))):
             holders[(m.team_id, m.role)] = m
     claimed: dict[tuple[int, str], int] = {}
+    claimed_people: dict[int, int] = {}
 
     for row in rows:
         if row.errors:
             row.status = "error"
             continue
-        matches: dict[int, tuple[Person, str]] = {}
+        candidates: dict[int, Person] = {}
         if row.citizen_id and row.citizen_id in by_cid:
-            p = by_cid[row.citizen_id]
-            matches.setdefault(p.id, (p, same_cid))
-        if row.phone and row.phone in by_phone:
-            p = by_phone[row.phone]
-            matches.setdefault(p.id, (p, same_phone))
+            candidates[by_cid[row.citizen_id].id] = by_cid[row.citizen_id]
+        for p in by_phone.get(row.phone, []) if row.phone else []:
+            candidates[p.id] = p
         if row.full_name and row.birth_date and (fold(row.full_name), row.birth_date) in by_name_birth:
             p = by_name_birth[(fold(row.full_name), row.birth_date)]
-            matches.setdefault(p.id, (p, same_name))
-        outside = [p for p, _r in matches.values() if p.commune_id != commune.id]
-        if any(p.id not in nameable for p in outside):
-            row.error("", elsewhere_message)
-        elif outside:
-            row.error("", _("%(name)s (#%(id)s) is registered in another commune, %(commune)s; a person joins the "
-                            "teams of their own commune only.", name=outside[0].full_name, id=outside[0].id,
-                            commune=_commune_name(outside[0])))
-        elif len(matches) > 1:
-            names = "; ".join(f"{p.full_name} (#{p.id})" for p, _r in matches.values())
-            row.error("", _("Matches several registered people: %(names)s. Correct the row.", names=names))
-        elif matches:
-            person, reason = next(iter(matches.values()))
-            if row.citizen_id and person.citizen_id and person.citizen_id != row.citizen_id:
-                row.error("citizen_id", _("%(reason)s as %(name)s (#%(id)s), whose citizen ID is different.",
-                                          reason=reason.capitalize(), name=person.full_name, id=person.id))
+            candidates[p.id] = p
+        found = matching.judge_all(_facts(row), candidates.values())
+        certain = [m for m in found if m.certain]
+        hints = [m for m in found if not m.certain]
+        if certain:
+            _match_certain(row, certain, commune, nameable, elsewhere_message)
+        elif hints:
+            _match_hints(row, hints, commune, nameable, decisions)
+        if row.existing is not None and not row.errors:
+            if row.existing.id in claimed_people:
+                row.error("", _("Row %(row)s matches the same registered person, %(name)s (#%(id)s); a person is "
+                                "listed once. Remove one of the rows.", row=claimed_people[row.existing.id],
+                                name=row.existing.full_name, id=row.existing.id))
             else:
-                row.existing, row.match_reason = person, reason
+                claimed_people[row.existing.id] = row.number
+        if row.status == "decide" and not row.errors:
+            continue
         if row.errors:
             row.status = "error"
             continue
@@ -456,12 +529,30 @@ def check_rows(commune: AdminUnit, rows: list[Row], progress: Callable[[int], No
 
 def prepare(commune: AdminUnit, data: bytes, extension: str,
             progress: Callable[[int], None] | None = None,
-            on_rows: Callable[[int], None] | None = None, user: Any = None) -> ImportResult:
+            on_rows: Callable[[int], None] | None = None, user: Any = None,
+            decisions: dict[int, str] | None = None) -> ImportResult:
     rows, ignored, skipped = read_rows(data, extension)
     if on_rows is not None:
         on_rows(len(rows))
-    check_rows(commune, rows, progress, user=user)
+    check_rows(commune, rows, progress, user=user, decisions=decisions)
     return ImportResult(commune=commune, rows=rows, ignored_headers=ignored, skipped_sample=skipped)
+
+
+def describe_conflict(before: ImportResult, after: ImportResult) -> str:
+    """What the registry's change did to the file, for the user whose confirmation failed: the
+    rows whose outcome changed between the check and the write (checked again on the registry
+    as it is now)."""
+    was = {row.number: (row.status, row.existing.id if row.existing else None) for row in before.rows}
+    changed = [row.number for row in after.rows
+               if was.get(row.number) != (row.status, row.existing.id if row.existing else None)]
+    if not changed:
+        return _("Someone changed the registry while this file was being written, so nothing was imported. "
+                 "The file has been checked again on the registry as it is now: look at the preview again "
+                 "before confirming.")
+    shown = ", ".join(str(n) for n in changed[:20]) + (" …" if len(changed) > 20 else "")
+    return _("Someone changed the registry while this file was being written, so nothing was imported. "
+             "Checked again on the registry as it is now, these rows have a different outcome: %(rows)s. "
+             "See them below before confirming again.", rows=shown)
 
 
 @transactional
