@@ -71,15 +71,18 @@ def test_audit_rows_for_each_account_action(app, client):
     assert all(r.object_id == user_id for r in rows if r.action.startswith("user."))
 
 
-def test_record_masks_citizen_ids_and_strips_control_characters(app):
+def test_record_keeps_field_names_not_values_and_strips_control_characters(app):
     with app.app_context():
         event = record("person.update", object_type="person", object_id=1,
                        changes={"citizen_id": ["010203004005", "010203004999"], "name": ["A\nB", "C"]},
-                       details={"note": "x\r\ny"}, user=None)
+                       details={"note": "x\r\ny", "filters": {"q": "Nguyễn Văn An", "team": "12"},
+                                "phone": "+84912345678"}, user=None)
         db.session.commit()
-        assert event.details["changes"]["citizen_id"] == ["********4005", "********4999"]
-        assert event.details["changes"]["name"] == ["A B", "C"]
+        assert event.details["changes"] == ["citizen_id", "name"]
+        assert event.details["filters"] == {"q": "[withheld]", "team": "12"}
+        assert event.details["phone"] == "[withheld]"
         assert event.details["note"] == "x  y"
+        assert "4005" not in str(event.details) and "Nguyễn" not in str(event.details)
 
 
 def test_snapshot_and_diff():

@@ -427,8 +427,8 @@ def test_admin_edits_role_and_area(app, login_as):
     with app.app_context():
         assert db.session.get(User, after.id).area.code == "02866"
     event = _events(app, "user.update")[0]
-    assert event.details["changes"]["area"] == ["085", "02866"]
-    assert event.details["changes"]["full_name"][1] == "Cán bộ Đoàn xã"
+    assert "area" in event.details["changes"] and "full_name" in event.details["changes"]
+    assert "Cán bộ Đoàn xã" not in str(event.details)  # field names, never values
     assert victim.get("/units/085").status_code == 302  # new rights at the next log-in
     # A role whose level does not fit the area is refused, nothing changes.
     response = client.post(f"/admin/users/{user.id}", data={"role": "province_staff", "area_code": "02866"})

@@ -3,8 +3,11 @@
 - `record("team.update", team, changes=diff(before, after))`
 - `record("export", details={"what": "members.csv", "rows": 120})`
 - `record("login.failure", details={"username": "..."}, user=None)`
-Citizen IDs in changes/details are masked; free text is stripped of control characters so a
-value can never forge a log line.
+No personal value is ever stored (issue 13, the Personal Data Protection Law): `changes` keeps
+only the names of the fields that changed, and a detail named like a personal field (a name, a
+phone, a birth date, a citizen ID, a search text) keeps its key with the value withheld, at any
+depth (an export's filters). This one function is where that happens, for every event. Free text
+is stripped of control characters so a value can never forge a log line.
 """
 from __future__ import annotations
 
@@ -18,11 +21,15 @@ from cdt.audit.models import AuditEvent
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 
-SENSITIVE_FIELDS = {"citizen_id"}
+# Keys whose values are personal data: recorded as present, never with their value.
+PERSONAL_KEYS = frozenset({"full_name", "search_name", "birth_date", "phone", "citizen_id", "email",
+                           "q", "search", "address"})
+WITHHELD = "[withheld]"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 def mask_citizen_id(value: Any) -> Any:
+    """'010203004005' -> '********4005': how a citizen ID is shown to who may not read it."""
     if not value:
         return value
     text = str(value)
@@ -42,18 +49,21 @@ def clean(value: Any) -> Any:
     return clean(str(value))
 
 
-def _mask(mapping: dict | None) -> dict | None:
-    if not mapping:
-        return mapping
-    masked = {}
-    for key, value in mapping.items():
-        if key in SENSITIVE_FIELDS:
-            if isinstance(value, (list, tuple)):
-                value = [mask_citizen_id(v) for v in value]
-            else:
-                value = mask_citizen_id(value)
-        masked[key] = value
-    return masked
+def changed_fields(changes: dict | list | None) -> list[str]:
+    """What an event keeps of a change: the sorted names of the fields that changed."""
+    if not changes:
+        return []
+    return sorted(str(key) for key in changes)
+
+
+def without_personal_values(value: Any) -> Any:
+    """`value` with the value of every personal key (PERSONAL_KEYS) withheld, recursively."""
+    if isinstance(value, dict):
+        return {key: (WITHHELD if key in PERSONAL_KEYS and item not in (None, "") else without_personal_values(item))
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_personal_values(item) for item in value]
+    return value
 
 
 def snapshot(obj: Any, fields: list[str]) -> dict[str, Any]:
@@ -88,9 +98,9 @@ def record(action: str, obj: Any = None, *, changes: dict | None = None, details
         user = current_user if has_request_context() and current_user.is_authenticated else None
     payload: dict[str, Any] = {}
     if changes:
-        payload["changes"] = _mask(changes)
+        payload["changes"] = changed_fields(changes)
     if details:
-        payload.update(_mask(details))
+        payload.update(without_personal_values(details))
     if obj is not None:
         if object_id is None and getattr(obj, "id", None) is None:
             db.session.flush()
