@@ -6,7 +6,7 @@
   applied to the rows written before it).
 
 Revision ID: b13d0a7a5e01
-Revises: 5e55a1d0c0de
+Revises: 72e6bda8a33c
 """
 import json
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b13d0a7a5e01'
-down_revision = '5e55a1d0c0de'
+down_revision = '72e6bda8a33c'
 branch_labels = None
 depends_on = None
 
