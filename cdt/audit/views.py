@@ -50,7 +50,20 @@ ACTION_LABELS = {
     "calendar.renew": _l("Renewed the calendar link"),
     "training_topic.create": _l("Added a training topic"),
     "training_topic.update": _l("Changed a training topic"),
+    "village.place": _l("Placed a village on the new map"),
+    "user.repoint": _l("Moved an account to the successor unit"),
 }
+# Detail keys shown on the page (the others are shown as stored).
+DETAIL_LABELS = {
+    "code": _l("Code"),
+    "commune": _l("Commune"),
+    "from": _l("From"),
+}
+
+
+def detail_label(key: str) -> str:
+    label = DETAIL_LABELS.get(key)
+    return str(label) if label is not None else key
 OBJECT_LABELS = {
     "user_account": _l("User"),
     "team": _l("Team"),
@@ -117,4 +130,4 @@ def events():
     stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False, count=True)
     return render_template("audit/events.html", form=form, page=page, action_label=action_label,
-                           object_label=object_label)
+                           detail_label=detail_label, object_label=object_label)
