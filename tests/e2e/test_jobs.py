@@ -150,7 +150,7 @@ def test_youth_coordinator_schedules_a_session_and_ticks_attendance(browse):
     browse.check("session-form")
     labelled(page, "title").fill("Hướng dẫn cài đặt VNeID cho người dân")
     labelled(page, "topic_id").select_option(index=1)
-    choose(labelled(page, "area_id"), "Bắc Hà")
+    choose(labelled(page, "area_id"), "Xã Bắc Hà")
     # Yesterday morning, so that attendance can be recorded today.
     with server.app.app_context():
         from cdt.training.queries import local_now
@@ -170,9 +170,11 @@ def test_youth_coordinator_schedules_a_session_and_ticks_attendance(browse):
         db.session.remove()
     browse.check("session")
 
-    # Invite the teams of Xã Bắc Hà: the session serves that one commune, so its teams are listed.
+    # Invite the teams of Xã Bắc Hà: the commune select submits itself (app.js, no inline script).
     page.locator(f'main a[href="/training/{session_id}/invite/teams"]').first.click()
     page.wait_for_load_state()
+    choose(page.locator("#commune"), "Xã Bắc Hà")
+    page.wait_for_url(re.compile(r"commune=\d+"))
     page.locator("button[data-check-all]").first.click()
     assert page.locator(".checklist-teams input[name=team]:checked").count() >= 1
     page.locator('main form[method="post"] button[type="submit"]').last.click()
@@ -223,7 +225,8 @@ def test_province_staff_opens_coverage_drills_down_and_downloads_csv(browse):
         text = fh.read()
     rows = list(csv.reader(io.StringIO(text)))
     assert len(rows) >= 2
-    assert any("Bắc Hà" in cell for row in rows for cell in row), rows[:3]
+    assert rows[0][:4] == ["level", "code", "name", "parent_code"]
+    assert any(row[3] == "02839" for row in rows[1:]), rows[:3]  # the villages of Xã Bắc Hà
     assert page.url == url
     # 2023 as it was: old Lào Cai (10) on 30 June 2023, by district.
     browse.goto("/reports/coverage?unit=10&as_of=2023-06-30")
