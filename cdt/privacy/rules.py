@@ -7,21 +7,44 @@ personal-data rules (restriction, withdrawn consent) are decided here and nowher
   is shown only to the admin and the officer handling the request);
 - `exportable()`: people who may leave the registry in an export or through the API (not
   those who withdrew consent, nor restricted people).
+
+Both are applied by cdt/auth/scope.py (`area_condition` for Person, `export_condition`), the one
+place every people query goes through. An erased person (cdt/privacy/erasure.py) keeps a row
+(figures stay right) but is no one: left out of every list, search and export, for everyone.
+
+Consent hook: the consent work adds its condition (withdrawn consent) to `exportable()`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import true
+from flask_login import current_user
+from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 
+def _user(user: Any) -> Any:
+    return current_user if user is None else user
+
+
 def shown_to(user: Any = None) -> ColumnElement[bool]:
-    """Condition on Person: the people `user` may see in lists and search."""
-    return true()
+    """Condition on Person: the people `user` may see in lists and search. A restricted person is
+    shown only to the admin and to the officer handling the restriction (who recorded it)."""
+    from cdt.registry.models import Person
+
+    user = _user(user)
+    not_erased = Person.erased_at.is_(None)
+    if getattr(user, "role", None) == "admin":
+        return not_erased
+    user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    return and_(not_erased, or_(Person.restricted_at.is_(None), Person.restricted_by_id == user_id))
 
 
-def exportable() -> ColumnElement[bool]:
-    """Condition on Person: the people who may appear in exports and API answers."""
-    return true()
+def exportable(person: Any = None) -> ColumnElement[bool]:
+    """Condition on Person (or an alias of it, `person`): the people who may appear in exports and
+    API answers (not restricted people, whoever exports; not erased ones)."""
+    from cdt.registry.models import Person
+
+    person = Person if person is None else person
+    return and_(person.erased_at.is_(None), person.restricted_at.is_(None))

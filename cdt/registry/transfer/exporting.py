@@ -24,9 +24,11 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import Label
 
-from cdt.auth.scope import can
+from cdt.auth.scope import can, export_condition
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.privacy.crypto import decrypter
+from cdt.privacy.rules import exportable
 from cdt.registry import queries
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import (
@@ -131,7 +133,7 @@ def _member_statement(args) -> Any:
     stmt = (
         select(
             Person.id, Person.full_name, Person.gender, Person.birth_date, Person.ethnicity, Person.phone,
-            Person.youth_union, Person.position, Person.citizen_id, Person.first_trained_on,
+            Person.youth_union, Person.position, Person.citizen_id_enc, Person.first_trained_on,
             Membership.team_id, Membership.role, Membership.joined_on, Team.name.label("team_name"),
             Village.code.label("village_code"), Village.name.label("village_name"),
             Commune.code.label("commune_code"), Commune.name.label("commune_name"),
@@ -146,7 +148,7 @@ def _member_statement(args) -> Any:
         .join(Commune, Commune.id == func.coalesce(Team.commune_id, Person.commune_id))
         .outerjoin(District, District.id == case((Team.id.is_not(None), Team.district_id),
                                                  else_=Person.district_id))
-        .where(Person.id.in_(people))
+        .where(Person.id.in_(people), export_condition(Person))
     )
     if filters.village:
         stmt = stmt.where(Team.village_id == filters.village)
@@ -179,10 +181,10 @@ def member_rows(args, columns: list[ExportColumn], *, human: bool) -> Iterator[l
     else:
         labels = None
     stmt = _member_statement(args).execution_options(yield_per=YIELD_PER)
-    return _member_generator(stmt, with_citizen_id, labels)
+    return _member_generator(stmt, decrypter() if with_citizen_id else None, labels)
 
 
-def _member_generator(stmt, with_citizen_id: bool, labels) -> Iterator[list[Any]]:
+def _member_generator(stmt, decrypt, labels) -> Iterator[list[Any]]:
     # Rows are built positionally (no dict per row): this loop runs 400,000 times for the nation.
     phone = phone_for_export
     if labels is not None:
@@ -203,8 +205,8 @@ def _member_generator(stmt, with_citizen_id: bool, labels) -> Iterator[list[Any]
         row = [pid, full_name, gender, birth_date, ethnicity, phone(raw_phone), youth_union, position, team_id,
                team_name, role, village_code, village_name, commune_code, commune_name, district_code,
                district_name]
-        if with_citizen_id:
-            row.append(citizen_id)
+        if decrypt is not None:
+            row.append(decrypt(citizen_id))  # stored encrypted (cdt/privacy/crypto.py)
         row += (joined_on, trained, first_trained_on)
         yield row
 
@@ -234,7 +236,9 @@ def _team_statement(args) -> Any:
             Village.code.label("village_code"), Village.name.label("village_name"),
             Commune.code.label("commune_code"), Commune.name.label("commune_name"),
             District.code.label("district_code"), District.name.label("district_name"),
-            leader_person.full_name.label("leader_name"), leader_person.phone.label("leader_phone"),
+            # A restricted (or erased) leader is left out of exports (cdt/privacy/rules.py).
+            case((exportable(leader_person), leader_person.full_name)).label("leader_name"),
+            case((exportable(leader_person), leader_person.phone)).label("leader_phone"),
             func.coalesce(counts.c.members, 0).label("members"),
             func.coalesce(counts.c.trained, 0).label("trained_members"),
             last_training,
