@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON, String, Text, cast, inspect, select, text
+from sqlalchemy import JSON, String, Text, inspect, select, text
 
 from cdt.audit.models import AuditEvent
 from cdt.extensions import db
@@ -209,7 +209,7 @@ def test_erasure_and_restriction_need_the_csrf_token(app, client, tmp_path):
 def test_a_restricted_person_is_seen_only_by_the_admin_and_the_officer_handling_it(app, client, tmp_path):
     with app.app_context():
         w = _world(app, tmp_path)
-        pid = w["person"].id
+        pid, team_id = w["person"].id, w["team"].id
         colleague = create_user("commune_officer", w["commune"]).username
         district = create_user("district_staff", w["tree"].district).username
     _login(client, w["officer"])
@@ -223,6 +223,8 @@ def test_a_restricted_person_is_seen_only_by_the_admin_and_the_officer_handling_
     assert NAME in client.get("/members").text
     assert NAME in client.get("/members", query_string={"q": "xoa thu"}).text
     assert client.get(f"/members/{pid}").status_code == 200
+    handler_team_page = client.get(f"/teams/{team_id}").text
+    assert NAME in handler_team_page and "0979 888 777" in handler_team_page
     assert NAME not in client.get("/members/export.csv").get_data(as_text=True)
     for username in (colleague, district):
         _login(client, username)
@@ -230,6 +232,8 @@ def test_a_restricted_person_is_seen_only_by_the_admin_and_the_officer_handling_
         assert NAME not in client.get("/members", query_string={"q": "xoa thu"}).text
         assert client.get(f"/members/{pid}").status_code == 404
         assert client.get(f"/members/{pid}/record").status_code == 404
+        team_page = client.get(f"/teams/{team_id}").text  # listed without name: the count stays
+        assert NAME not in team_page and "0979 888 777" not in team_page and w["neighbour"] in team_page
         export = client.get("/members/export.csv").get_data(as_text=True)
         assert NAME not in export and w["neighbour"] in export
     _login(client, "admin")
@@ -251,7 +255,7 @@ def test_the_complete_record_as_page_json_and_csv_is_audited(app, client, tmp_pa
         youth = create_user("youth_coordinator", w["tree"].district).username
     _login(client, w["officer"])
     page = client.get(f"/members/{pid}/record")
-    assert page.status_code == 200
+    assert page.status_code == 200 and "Toàn bộ hồ sơ của" in page.text  # in Vietnamese
     for expected in (NAME, team_name, title, cid, "14/07/1991"):
         assert expected in page.text
     data = client.get(f"/members/{pid}/record.json")

@@ -52,6 +52,11 @@ ACTION_LABELS = {
     "training_topic.update": _l("Changed a training topic"),
     "village.place": _l("Placed a village on the new map"),
     "user.repoint": _l("Moved an account to the successor unit"),
+    "person.record.view": _l("Viewed a person's complete record"),
+    "person.record.export": _l("Downloaded a person's complete record"),
+    "person.restrict": _l("Restricted the processing of a person's data"),
+    "person.unrestrict": _l("Lifted the restriction of a person's data"),
+    "person.erase": _l("Erased a person's personal data"),
 }
 # Detail keys shown on the page (the others are shown as stored).
 DETAIL_LABELS = {

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 
 def _user(user: Any) -> Any:
-    return current_user if user is None else user
+    if user is not None:
+        return user
+    return current_user if has_request_context() else None
 
 
 def shown_to(user: Any = None) -> ColumnElement[bool]:
@@ -48,3 +51,14 @@ def exportable(person: Any = None) -> ColumnElement[bool]:
 
     person = Person if person is None else person
     return and_(person.erased_at.is_(None), person.restricted_at.is_(None))
+
+
+def is_shown_to(person: Any, user: Any = None) -> bool:
+    """`shown_to` for one loaded person (a team page lists its members through their memberships:
+    a person the user may not see is listed without name or phone, so the counts stay)."""
+    user = _user(user)
+    if person.erased_at is not None:
+        return False
+    if person.restricted_at is None or getattr(user, "role", None) == "admin":
+        return True
+    return bool(getattr(user, "is_authenticated", False)) and person.restricted_by_id == getattr(user, "id", None)

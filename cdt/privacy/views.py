@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from cdt.audit.service import record_alone
+from cdt.audit.views import action_label
 from cdt.auth.scope import get_in_area_or_404, permission_required
 from cdt.core import clock
 from cdt.core.forms import EmptyForm
@@ -41,6 +42,7 @@ def person_record_page(person_id: int):
     data = person_record(person)
     record_alone("person.record.view", person)
     return render_template("privacy/record.html", person=person, record=data, today=clock.today(),
+                           action_label=action_label,
                            roles={k: str(v) for k, v in ROLE_LABELS.items()})
 
 

@@ -264,6 +264,20 @@ class Person(AreaColumns, db.Model):
         return exportable()
 
     @property
+    def shown(self) -> bool:
+        """Whether the current user may see this person (cdt/privacy/rules.py); a page listing a
+        team's members shows the others without name or phone."""
+        from cdt.privacy.rules import is_shown_to
+
+        return is_shown_to(self)
+
+    @property
+    def shown_name(self) -> str:
+        from flask_babel import gettext
+
+        return self.full_name if self.shown else gettext("(not shown: personal data restricted or erased)")
+
+    @property
     def is_erased(self) -> bool:
         return self.erased_at is not None
 
