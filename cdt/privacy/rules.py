@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, false, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -41,7 +41,8 @@ def shown_to(user: Any = None) -> ColumnElement[bool]:
     if getattr(user, "role", None) == "admin":
         return not_erased
     user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
-    return and_(not_erased, or_(Person.restricted_at.is_(None), Person.restricted_by_id == user_id))
+    handling = Person.restricted_by_id == user_id if user_id is not None else false()
+    return and_(not_erased, or_(Person.restricted_at.is_(None), handling))
 
 
 def exportable(person: Any = None) -> ColumnElement[bool]:
