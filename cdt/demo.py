@@ -23,11 +23,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select, text
 
-from cdt.core.text import vi_sort_key
+from cdt.core.text import fold, vi_sort_key
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.units import load_units
-from cdt.registry.names import fold, rebuild_name_keys
+from cdt.registry.names import rebuild_name_keys
 from cdt.training.topics import ensure_topics
 
 SEED = 2023

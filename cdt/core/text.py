@@ -10,9 +10,11 @@
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from flask_babel import gettext as _
+from unidecode import unidecode
 
 # Cc control, Cf format (zero-width spaces and joiners, bidi overrides, BOM, soft hyphen),
 # Co private use, Cs surrogates, Cn unassigned; Zl/Zp line and paragraph separators.
@@ -94,10 +96,34 @@ def vi_sort_key(text: str | None) -> str:
                     base = _LETTER_MARKS.get((base, mark), base)
             rank = _RANK.get(base)
             if rank is None:  # another script's letter: its Latin reading, else after z
-                from unidecode import unidecode
-
                 latin = unidecode(base).lower()[:1]
                 rank = _RANK.get(latin, "99")
             letters.append(rank)
             tones.append(tone)
     return ("".join(letters) + "00" + "".join(tones))[:SORT_KEY_LENGTH]
+
+
+# --------------------------------------------------------------------------- search
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def fold(text: str) -> str:
+    """'Nguyễn Văn  An' -> 'nguyen van an' (what name search compares). Cached: an import folds
+    each cell's text several times (header and value matching, duplicate checks, the search
+    name), and most cells repeat ("Nam", "Kinh", a village)."""
+    return " ".join(unidecode(text or "").lower().split())
+
+
+def name_keys(search_name: str | None) -> list[str]:
+    """'nguyen van an' -> ['nguyen van an', 'van an', 'an']."""
+    words = (search_name or "").split()
+    keys: list[str] = []
+    for start in range(len(words)):
+        key = " ".join(words[start:])[:120]
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def team_search_name(team_name: str | None, village_name: str | None) -> str:
+    return fold(f"{team_name or ''} {village_name or ''}")[:300]

@@ -16,11 +16,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from cdt.core.bulk import insert_rows
-from cdt.core.text import vi_sort_key
+from cdt.core.text import fold, name_keys, vi_sort_key
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import place
 from cdt.registry.models import Person, PersonNameKey
-from cdt.registry.names import fold, name_keys
 from cdt.reports.stats import insert_memberships
 
 __all__ = ["insert_memberships", "insert_people", "new_person"]

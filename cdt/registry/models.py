@@ -295,7 +295,3 @@ class PersonNameKey(db.Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True,
                                            index=True)
 
-
-from cdt.registry.names import install_listeners  # noqa: E402
-
-install_listeners()

@@ -11,11 +11,10 @@ from sqlalchemy.orm import aliased, joinedload
 
 from cdt.auth.scope import area_condition, scoped
 from cdt.core.inputs import to_int
-from cdt.core.text import ascii_digits
+from cdt.core.text import ascii_digits, fold
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, PersonNameKey, Team, TeamDecision
-from cdt.registry.names import fold
 from cdt.registry.rules import normalize_phone
 from cdt.training.models import Attendance, TrainingSession
 

@@ -5,7 +5,7 @@ render. Lists take a fixed number of SQL statements whatever the number of rows.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.queries import commune_in_area
 from cdt.registry import queries, services
+from cdt.registry.blueprint import bp
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.forms import (
     AddToTeamForm,
@@ -37,8 +38,6 @@ from cdt.registry.forms import (
 )
 from cdt.registry.models import ROLE_LABELS, TEAM_STATUS_LABELS, Membership, Person, Team
 from cdt.registry.rules import display_phone
-
-bp = Blueprint("registry", __name__)
 
 
 @bp.app_template_filter("phone")
@@ -439,5 +438,3 @@ def membership_move(person_id: int, membership_id: int):
             return redirect(url_for("registry.member", person_id=person.id))
     return _render_member(person, {"move": {membership.id: form}}, status=422)
 
-
-from cdt.registry import transfer_views  # noqa: E402,F401  (import/export routes on this blueprint)

@@ -21,11 +21,11 @@ from sqlalchemy.orm import aliased
 from cdt.auth.scope import area_condition, can, get_in_area_or_404, scoped
 from cdt.core import clock
 from cdt.core.clock import local_now
+from cdt.core.text import fold
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import within
 from cdt.registry.models import Membership, Person, Team
-from cdt.registry.names import fold
 from cdt.training.models import Attendance, Invitation, TrainingSession, TrainingTopic
 
 PAGE_SIZE = 20

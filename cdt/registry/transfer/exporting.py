@@ -65,6 +65,15 @@ class ExportColumn:
     label: Any  # lazy English msgid: the XLSX header
 
 
+# Where a team or a member is: the same columns in both exports.
+PLACE_COLUMNS = (
+    ExportColumn("village_code", _l("Village code")),
+    ExportColumn("village_name", _l("Village")),
+    ExportColumn("commune_code", _l("Commune code")),
+    ExportColumn("commune_name", _l("Commune")),
+    ExportColumn("district_code", _l("District code")),
+    ExportColumn("district_name", _l("District")),
+)
 MEMBER_COLUMNS = (
     ExportColumn("id", _l("ID")),
     ExportColumn("full_name", _l("Full name")),
@@ -77,12 +86,7 @@ MEMBER_COLUMNS = (
     ExportColumn("team_id", _l("Team ID")),
     ExportColumn("team_name", _l("Team")),
     ExportColumn("role", _l("Role in team")),
-    ExportColumn("village_code", _l("Village code")),
-    ExportColumn("village_name", _l("Village")),
-    ExportColumn("commune_code", _l("Commune code")),
-    ExportColumn("commune_name", _l("Commune")),
-    ExportColumn("district_code", _l("District code")),
-    ExportColumn("district_name", _l("District")),
+    *PLACE_COLUMNS,
 )
 CITIZEN_ID_COLUMN = ExportColumn("citizen_id", _l("Citizen ID"))
 MEMBER_TAIL_COLUMNS = (
@@ -95,12 +99,7 @@ TEAM_COLUMNS = (
     ExportColumn("id", _l("ID")),
     ExportColumn("name", _l("Team")),
     ExportColumn("status", _l("Status")),
-    ExportColumn("village_code", _l("Village code")),
-    ExportColumn("village_name", _l("Village")),
-    ExportColumn("commune_code", _l("Commune code")),
-    ExportColumn("commune_name", _l("Commune")),
-    ExportColumn("district_code", _l("District code")),
-    ExportColumn("district_name", _l("District")),
+    *PLACE_COLUMNS,
     ExportColumn("established_on", _l("Established on")),
     ExportColumn("decision_number", _l("Decision number")),
     ExportColumn("leader_name", _l("Leader")),
