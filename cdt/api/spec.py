@@ -86,20 +86,37 @@ def nullable(schema: dict) -> dict:
     return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
 
 
-PAGING = [
-    Param("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number (1 = first)."),
-    Param("pageSize", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "Items per page (1 to 1000)."),
-    Param("after", {"type": "integer", "minimum": 0},
-          "Keyset cursor: only items with an id greater than this (the `pager.nextPage` link sets it; "
-          "paging by `after` costs the same on the last page as on the first)."),
-    Param("totalPages", {"type": "boolean", "default": True},
-          "false: skip counting (`pager.total` and `pager.pageCount` are left out)."),
-    Param("fields", {"type": "string", "maxLength": 500},
-          "Comma-separated fields to return for each item (default: all), e.g. `id,name`."),
-    Param("lastUpdated", {"type": "string", "maxLength": 40},
-          "Only items changed at or after this ISO 8601 date or date-time (incremental sync; a time "
-          "without an offset is read in the registry's zone, Asia/Ho_Chi_Minh)."),
-]
+ISO_INSTANT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+               r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$")
+MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+def fields_param(schema_name: str) -> Param:
+    names = "|".join(sorted(SCHEMAS[schema_name]["properties"]))
+    return Param("fields", {"type": "string", "maxLength": 500, "pattern": f"^({names})(,({names}))*$"},
+                 "Comma-separated fields to return for each item (default: all), e.g. `id,name`.")
+
+
+def paging(schema_name: str, *, updated: bool = True) -> list[Param]:
+    """The list parameters of every paged endpoint (DHIS2's conventions)."""
+    params = [
+        Param("page", {"type": "integer", "minimum": 1, "maximum": 10**7, "default": 1}, "Page number (1 = first)."),
+        Param("pageSize", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+              "Items per page (1 to 1000)."),
+        Param("after", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+              "Keyset cursor: only items with an id greater than this (the `pager.nextPage` link sets it; "
+              "paging by `after` costs the same on the last page as on the first)."),
+        Param("totalPages", {"type": "boolean", "default": True},
+              "false: skip counting (`pager.total` and `pager.pageCount` are left out)."),
+        fields_param(schema_name),
+    ]
+    if updated:
+        params.append(Param("lastUpdated", {"type": "string", "pattern": ISO_INSTANT},
+                            "Only items changed at or after this ISO 8601 date or date-time (incremental sync; a "
+                            "time without an offset is read in the registry's zone, Asia/Ho_Chi_Minh)."))
+    return params
+
+
 UNIT_FILTER = Param("unit", CODE, "GSO code of a unit inside your area (read on today's map): only items inside it.")
 
 

@@ -15,7 +15,8 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from cdt.api import auth
 from cdt.api import spec as s
-from cdt.api.spec import DATE, PAGING, UNIT_FILTER, Param, operation, ref
+from cdt.api.spec import DATE, MONTH, UNIT_FILTER, Param, operation, paging, ref
+from cdt.api.spec import fields_param as declared_fields
 from cdt.audit.service import record_alone
 from cdt.auth.scope import area_condition, can, get_in_area
 from cdt.core import clock
@@ -269,7 +270,7 @@ ON = Param("on", DATE, "The map's date: units valid on that day (default today).
 @operation(bp, "/units", summary="Administrative units in your area", params=[
     ON, Param("level", {"enum": list(LEVELS)}, "Only units of this level."),
     Param("parent", s.CODE, "Only the units directly below the unit with this GSO code (read on `on`)."),
-    *PAGING], response=s._page_of("Unit"), tag="units")
+    *paging("Unit", updated=False)], response=s._page_of("Unit"), tag="units")
 def units():
     """Provinces, districts, communes and villages inside the token owner's area, valid on `on`, with
     their parent's code and the units they came from or went into (the 1 July 2025 reform)."""
@@ -284,14 +285,12 @@ def units():
         if parent is None:
             not_found()
         stmt = stmt.where(AdminUnit.parent_id == parent.id)
-    since = instant_param("lastUpdated")  # units carry no change time: accepted, nothing to filter
-    del since
     return paged(stmt, AdminUnit.id, _units, UNIT_FIELDS)
 
 
 @operation(bp, "/units/<code>", summary="One administrative unit by GSO code", params=[
     Param("code", s.CODE, "GSO code (a village: `<commune code>-<3 digits>`).", location="path"), ON,
-    Param("fields", {"type": "string", "maxLength": 500}, "Comma-separated fields to return.")],
+    declared_fields("Unit")],
     response=ref("Unit"), tag="units")
 def unit(code: str):
     """The unit this code names on `on` (a code is unique on a date, not forever); 404 outside your area."""
@@ -329,7 +328,7 @@ def _teams(ids: list[int]) -> list[dict]:
 
 
 @operation(bp, "/teams", summary="Teams in your area", params=[
-    UNIT_FILTER, Param("status", {"enum": ["active", "dissolved"]}, "Only teams with this status."), *PAGING],
+    UNIT_FILTER, Param("status", {"enum": ["active", "dissolved"]}, "Only teams with this status."), *paging("Team")],
     response=s._page_of("Team"), tag="registry")
 def teams():
     """Teams inside the token owner's area, with their village, commune and current member count."""
@@ -347,8 +346,7 @@ def teams():
 
 
 @operation(bp, "/teams/<int:team_id>", summary="One team", params=[
-    Param("team_id", {"type": "integer"}, "The team's id.", location="path"),
-    Param("fields", {"type": "string", "maxLength": 500}, "Comma-separated fields to return.")],
+    Param("team_id", {"type": "integer"}, "The team's id.", location="path"), declared_fields("Team")],
     response=ref("Team"), tag="registry")
 def team(team_id: int):
     """One team by id; 404 outside your area."""
@@ -397,7 +395,7 @@ def _members(ids: list[int]) -> list[dict]:
     UNIT_FILTER, Param("team", {"type": "integer", "minimum": 1}, "Only current members of this team."),
     Param("youthUnion", {"type": "boolean"}, "Only youth-union members (true) or the others (false)."),
     Param("trained", {"type": "boolean"}, "Only people trained at least once (true) or never (false)."),
-    *PAGING], response=s._page_of("Member"), tag="registry")
+    *paging("Member")], response=s._page_of("Member"), tag="registry")
 def members():
     """People registered in the token owner's area (their home commune), with their current teams.
     People who withdrew consent or whose processing is restricted are left out. Citizen ID and phone
@@ -425,8 +423,7 @@ def members():
 
 
 @operation(bp, "/members/<int:person_id>", summary="One member", params=[
-    Param("person_id", {"type": "integer"}, "The person's id.", location="path"),
-    Param("fields", {"type": "string", "maxLength": 500}, "Comma-separated fields to return.")],
+    Param("person_id", {"type": "integer"}, "The person's id.", location="path"), declared_fields("Member")],
     response=ref("Member"), tag="registry")
 def member(person_id: int):
     """One person by id; 404 outside your area or when the person may not leave the registry."""
@@ -465,7 +462,7 @@ def _sessions(ids: list[int]) -> list[dict]:
     Param("from", DATE, "Only sessions starting on or after this day."),
     Param("to", DATE, "Only sessions starting on or before this day."),
     Param("topic", {"type": "string", "maxLength": 40}, "Only sessions of this topic code."),
-    *PAGING], response=s._page_of("TrainingSession"), tag="training")
+    *paging("TrainingSession")], response=s._page_of("TrainingSession"), tag="training")
 def training_sessions():
     """Sessions serving a unit inside the token owner's area or containing it (as on the pages), with
     the number of people invited and attending."""
@@ -492,7 +489,7 @@ def training_sessions():
 
 @operation(bp, "/trainingSessions/<int:session_id>", summary="One training session", params=[
     Param("session_id", {"type": "integer"}, "The session's id.", location="path"),
-    Param("fields", {"type": "string", "maxLength": 500}, "Comma-separated fields to return.")],
+    declared_fields("TrainingSession")],
     response=ref("TrainingSession"), tag="training")
 def training_session(session_id: int):
     """One session by id; 404 when not seen from your area."""
@@ -541,8 +538,8 @@ def coverage():
 @operation(bp, "/outputs", summary="Outputs with targets (the figures of /reports/outputs.csv)", params=[
     Param("unit", s.CODE, "GSO code of the unit to report on (default: your area)."),
     Param("by", {"enum": ["province", "district", "commune", "team"]}, "One row per unit (or team) of this level."),
-    Param("from", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "First month, YYYY-MM."),
-    Param("to", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "Last month, YYYY-MM (default: last month)."),
+    Param("from", {"type": "string", "pattern": MONTH}, "First month, YYYY-MM."),
+    Param("to", {"type": "string", "pattern": MONTH}, "Last month, YYYY-MM (default: last month)."),
     Param("indicator", {"type": "string", "maxLength": 40}, "Only this indicator code."),
 ], response=ref("Outputs"), tag="reports")
 def outputs():
@@ -569,7 +566,7 @@ def outputs():
 
 @operation(bp, "/dhis2/dataValueSets", summary="Coverage and outputs as a DHIS2 dataValueSet", params=[
     Param("unit", s.CODE, "GSO code of the unit (default: your area); its units of level `by` are the orgUnits."),
-    Param("period", {"type": "string", "pattern": "^[0-9]{4}-?[0-9]{2}$"}, "The month, YYYY-MM or YYYYMM.",
+    Param("period", {"type": "string", "pattern": r"^[0-9]{4}-?(0[1-9]|1[0-2])$"}, "The month, YYYY-MM or YYYYMM.",
           required=True),
     Param("by", {"enum": ["province", "district", "commune"]}, "The orgUnits' level (default: commune)."),
 ], response=ref("DataValueSet"), tag="dhis2")
