@@ -276,7 +276,9 @@ def test_errors_are_json_never_html(client, world):
 
 @pytest.mark.bare
 def test_the_message_is_translated(client, world):
-    vi = client.get("/api/v1/teams", headers={"Accept-Language": "vi"}).json["message"]
+    vi_response = client.get("/api/v1/teams", headers={"Accept-Language": "vi"})
+    assert "mã truy cập" in vi_response.get_data(as_text=True)  # UTF-8, not \\u escapes
+    vi = vi_response.json["message"]
     en = client.get("/api/v1/teams", headers={"Accept-Language": "en"}).json["message"]
     assert vi != en and "token" in en
 
@@ -355,6 +357,20 @@ def test_coverage_equals_the_csv(app, client, login_as, query):
         return "" if value is None else str(value)
 
     assert [{k: text(v) for k, v in row.items()} for row in rows] == csv_rows
+
+
+def test_outputs_equal_the_csv(app, client, login_as):
+    login_as("province")
+    query = "unit=15&by=commune&from=2025-07&to=2025-10"
+    csv_response = client.get(f"/reports/outputs.csv?{query}")
+    assert csv_response.status_code == 200
+    csv_rows = list(csv.DictReader(io.StringIO(csv_response.get_data(as_text=True).lstrip("\ufeff"))))
+    with app.app_context():
+        secret = token_for(db.session.scalar(select(User).where(User.username == "province")))
+    api = app.test_client().get(f"/api/v1/outputs?{query}", headers=bearer(secret))
+    assert api.status_code == 200
+    rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in api.json["rows"]]
+    assert rows == csv_rows and len(rows) > 0
 
 
 # --------------------------------------------------------------------------- OpenAPI
@@ -462,6 +478,16 @@ def test_dhis2_export_validates_and_the_cli_gives_the_same(app, client, world, r
     assert json.loads(result.output) == body
     assert client.get("/api/v1/dhis2/dataValueSets?period=2025-3", headers=headers).status_code == 400
     assert client.get("/api/v1/dhis2/dataValueSets", headers=headers).status_code == 400
+
+
+@pytest.mark.bare
+def test_dhis2_for_a_commune_officer_is_the_commune_itself(client, world):
+    response = client.get("/api/v1/dhis2/dataValueSets?period=2025-03", headers=bearer(world["officer"]))
+    assert response.status_code == 200
+    assert {v["orgUnit"] for v in response.json["dataValues"]} == {world["own"]}
+    assert response.content_type == "application/json; charset=utf-8"
+    refused = client.get("/api/v1/dhis2/dataValueSets?period=2025-03&by=province", headers=bearer(world["officer"]))
+    assert refused.status_code == 400 and world["own"] in refused.json["errors"]["by"][0]
 
 
 @pytest.mark.bare

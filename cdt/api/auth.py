@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 
-from flask import current_app, g, jsonify, request
+from flask import Response, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 from werkzeug.exceptions import HTTPException
@@ -48,8 +49,8 @@ def error_response(code: int, message: str | None = None, *, errors: dict | None
             "code": key, "message": message or str(default)}
     if errors:
         body["errors"] = errors
-    response = jsonify(body)
-    response.status_code = code
+    response = Response(json.dumps(body, ensure_ascii=False), status=code,
+                        content_type="application/json; charset=utf-8")
     if code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="cdt"'
     if code == 429:

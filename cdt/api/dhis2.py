@@ -2,7 +2,7 @@
 `flask cdt export dhis2`.
 
 For a unit, a month and a level (default commune), each unit of that level inside the unit (on the
-map valid at the month's end) is an orgUnit, named by its GSO code (orgUnitIdScheme CODE):
+map valid at the month's end; the unit itself when it is of that level) is an orgUnit, named by its GSO code (orgUnitIdScheme CODE):
 - coverage counts (cdt/reports/queries.py, the report's one definition) as they stood on the month's
   last day (today for the current month), sessions held counted within the month;
 - the month's outputs (cdt/outputs/report.py): the sum of the values reported by the unit's teams.
@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from cdt.core import clock
 from cdt.geo.models import LEVEL_DEPTH, AdminUnit
@@ -59,10 +60,10 @@ def data_value_set(unit: AdminUnit | None, period: str, level: str = "commune") 
     from cdt.reports import queries as coverage_queries
 
     day = min(periods.month_end(period), clock.today())
-    if unit is not None and LEVEL_DEPTH[level] <= unit.depth:
-        raise DhisError(f"by={level} is not below the unit {unit.code} ({unit.level})")
+    if unit is not None and LEVEL_DEPTH[level] < unit.depth:
+        raise DhisError(_("by=%(level)s is above the unit %(code)s.", level=level, code=unit.code))
     if level not in levels_on(placement_day(unit, day)):
-        raise DhisError(f"there is no {level} on the map of {day.isoformat()}")
+        raise DhisError(_("There is no %(level)s on the map of %(date)s.", level=level, date=day.isoformat()))
     config = mapping()
     dhis_period = period.replace("-", "")
     values: list[dict] = []

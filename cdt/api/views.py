@@ -55,7 +55,7 @@ def json_response(body: Any, count: int | None = None) -> Response:
     """UTF-8 JSON (Vietnamese as is, not escaped), tagged with an ETag: 304 when unchanged."""
     g.api_count = count
     data = json.dumps(body, ensure_ascii=False, default=_default, separators=(",", ":"))
-    response = Response(data, mimetype="application/json")
+    response = Response(data, content_type="application/json; charset=utf-8")
     return conditional(response)
 
 
