@@ -130,6 +130,10 @@ def test_the_tokens_page_creates_a_token_once_stores_a_hash_and_revokes(app, cli
     response = client.post("/account/tokens/revoke", data={"token_id": token_id})
     assert response.status_code == 302
     assert api.get("/api/v1/teams", headers=bearer(secret)).status_code == 401
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "api_token")))
+        assert actions == {"api_token.create", "api_token.revoke"}
+    assert "đã thu hồi" in client.get("/account/tokens").get_data(as_text=True)
 
 
 @pytest.mark.bare

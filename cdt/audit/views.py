@@ -52,6 +52,8 @@ ACTION_LABELS = {
     "training_topic.update": _l("Changed a training topic"),
     "village.place": _l("Placed a village on the new map"),
     "user.repoint": _l("Moved an account to the successor unit"),
+    "api_token.create": _l("Created an API token"),
+    "api_token.revoke": _l("Revoked an API token"),
 }
 # Detail keys shown on the page (the others are shown as stored).
 DETAIL_LABELS = {
