@@ -364,7 +364,7 @@ def member_select(filters: MemberFilters) -> Select:
             t = aliased(Team, name="filter_t")
             sub = sub.join(t, t.id == m.team_id).where(t.village_id == filters.village)
         stmt = stmt.where(exists(sub.correlate(Person)))
-    return stmt.order_by(Person.search_name, Person.id)
+    return stmt.order_by(Person.sort_name, Person.id)
 
 
 def current_memberships_of(person_ids: list[int]) -> dict[int, list[Any]]:

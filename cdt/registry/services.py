@@ -29,6 +29,7 @@ from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import area_condition
 from cdt.core import clock
 from cdt.core.rules import ConflictError, RuleError  # noqa: F401 (re-exported: services.RuleError)
+from cdt.core.text import vi_sort_key
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
@@ -334,6 +335,7 @@ def _on_person_duplicate(commune: AdminUnit, data: dict):
 def _fill_person(person: Person, data: dict) -> None:
     person.full_name = " ".join(data["full_name"].split())
     person.search_name = fold(person.full_name)
+    person.sort_name = vi_sort_key(person.full_name)
     person.gender = data["gender"]
     person.birth_date = data.get("birth_date")
     person.ethnicity = data["ethnicity"]

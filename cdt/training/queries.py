@@ -249,7 +249,7 @@ def session_people(ts: TrainingSession) -> list[SessionPerson]:
         .outerjoin(att, and_(att.session_id == ts.id, att.person_id == Person.id))
         .outerjoin(Team, Team.id == team_id)
         .outerjoin(Village, Village.id == Team.village_id)
-        .order_by(Village.name, Person.search_name, Person.id)
+        .order_by(Village.name, Person.sort_name, Person.id)
     )
     return [
         SessionPerson(r[0], r[1], r[2], r[3], r[4] is not None, r[5] is not None, bool(r[6]), r[7])
@@ -426,7 +426,7 @@ def search_people(ts: TrainingSession, q: str, exclude_session_people: bool = Tr
         .outerjoin(Village, Village.id == Team.village_id)
         .where(Person.search_name.like(_like(needle), escape="\\"), area_condition(Person),
                in_session_area(Person, ts))
-        .order_by(Person.search_name, Person.id)
+        .order_by(Person.sort_name, Person.id)
         .limit(SEARCH_LIMIT)
     )
     if exclude_session_people:

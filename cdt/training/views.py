@@ -277,7 +277,7 @@ def attendance(session_id: int):
             checked = set(present)
             if others:
                 extra = db.session.execute(
-                    select(Person.id, Person.full_name).where(Person.id.in_(others)).order_by(Person.search_name)
+                    select(Person.id, Person.full_name).where(Person.id.in_(others)).order_by(Person.sort_name, Person.id)
                 ).all()
             if request.form.get("action") == "save":
                 try:

@@ -1,7 +1,7 @@
 """api tokens (issue 15): personal API tokens, stored hashed, named, with expiry, revocable
 
 Revision ID: 4d130b1aca4f
-Revises: b13d0a7a5e01
+Revises: 5e2d8c41a9b7
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4d130b1aca4f'
-down_revision = 'b13d0a7a5e01'
+down_revision = '5e2d8c41a9b7'
 branch_labels = None
 depends_on = None
 

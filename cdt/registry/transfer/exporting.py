@@ -152,7 +152,7 @@ def _member_statement(args) -> Any:
         stmt = stmt.where(Team.village_id == filters.village)
     elif filters.team or filters.role:
         stmt = stmt.where(Membership.id.is_not(None))
-    return stmt.order_by(Person.search_name, Person.id, Membership.joined_on, Membership.id)
+    return stmt.order_by(Person.sort_name, Person.id, Membership.joined_on, Membership.id)
 
 
 def count_members(args) -> int:
