@@ -84,6 +84,7 @@ def _trust_proxies(app: Flask) -> None:
 
 def _import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables."""
+    import cdt.api.models  # noqa: F401
     import cdt.audit.models  # noqa: F401
     import cdt.auth.models  # noqa: F401
     import cdt.geo.models  # noqa: F401
@@ -95,6 +96,8 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from cdt.api.pages import bp as api_pages_bp
+    from cdt.api.views import bp as api_bp
     from cdt.audit.views import bp as audit_bp
     from cdt.auth.views import bp as auth_bp
     from cdt.core.views import bp as core_bp
@@ -107,7 +110,7 @@ def _register_blueprints(app: Flask) -> None:
 
     registry_bp = registry_routes()
     for bp in (core_bp, ops_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp,
-               outputs_bp):
+               outputs_bp, api_bp, api_pages_bp):
         app.register_blueprint(bp)
 
 

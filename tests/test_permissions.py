@@ -184,6 +184,15 @@ SPEC: dict[str, dict[str, Access]] = {
     "outputs.report": {"GET": read()},
     "outputs.report_csv": {"GET": read()},
     "outputs.report_xlsx": {"GET": read()},
+    # the API (/api/v1): a Bearer token names the user, a session cookie never does (401 JSON for every
+    # cookie); the token walk (roles, own and foreign objects) is in tests/test_api.py
+    "api.openapi": {"GET": public(200)},
+    **{f"api.{name}": {"GET": public(401, note="cookies do not authenticate the API")} for name in (
+        "units", "unit", "teams", "team", "members", "member", "training_sessions", "training_session",
+        "coverage", "outputs", "dhis2_data_value_sets")},
+    "api_pages.docs": {"GET": public(200)},
+    "api_pages.account_tokens": {"GET": read(scoped=False), "POST": write(*EVERYONE, scoped=False)},
+    "api_pages.revoke_token": {"POST": write(*EVERYONE, scoped=False)},
 }
 
 # URL arguments that name area-scoped objects, and how to fill them.

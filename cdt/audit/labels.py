@@ -61,6 +61,8 @@ ACTION_LABELS = {
     "outputs.indicator.update": _l("Changed an indicator"),
     "outputs.link.create": _l("Created a team's reporting link"),
     "outputs.link.revoke": _l("Revoked a team's reporting link"),
+    "api_token.create": _l("Created an API token"),
+    "api_token.revoke": _l("Revoked an API token"),
 }
 
 OBJECT_LABELS = {
@@ -72,6 +74,7 @@ OBJECT_LABELS = {
     "training_topic": _l("Training topic"),
     "admin_unit": _l("Administrative unit"),
     "allowance_rate": _l("Allowance rate"),
+    "api_token": _l("API token"),
 }
 
 # Detail keys and the names of changed fields.
@@ -143,6 +146,8 @@ FIELD_LABELS = {
     "created": _l("Created"),
     "matched": _l("Matched"),
     "skipped": _l("Skipped"),
+    "token": _l("API token"),
+    "expires": _l("Valid until"),
 }
 
 REASON_LABELS = {
