@@ -88,6 +88,7 @@ def _import_models() -> None:
     import cdt.auth.models  # noqa: F401
     import cdt.geo.models  # noqa: F401
     import cdt.outputs.models  # noqa: F401
+    import cdt.privacy.models  # noqa: F401
     import cdt.registry.models  # noqa: F401
     import cdt.reports.models  # noqa: F401
     import cdt.training.models  # noqa: F401
@@ -100,12 +101,13 @@ def _register_blueprints(app: Flask) -> None:
     from cdt.geo.views import bp as geo_bp
     from cdt.ops.health import bp as ops_bp
     from cdt.outputs.views import bp as outputs_bp
+    from cdt.privacy.views import bp as privacy_bp
     from cdt.registry.views import bp as registry_bp
     from cdt.reports.views import bp as reports_bp
     from cdt.training.views import bp as training_bp
 
     for bp in (core_bp, ops_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp,
-               outputs_bp):
+               outputs_bp, privacy_bp):
         app.register_blueprint(bp)
 
 
