@@ -71,6 +71,14 @@ def urgency(req: PrivacyRequest, today: date | None = None, calendar: workdays.C
     return "soon" if cal.between(today, deadline) <= DUE_SOON_WORKING_DAYS else None
 
 
+def with_urgency(requests: list[PrivacyRequest]) -> list[tuple[PrivacyRequest, str | None]]:
+    """(request, urgency) for a page of requests: one calendar (one statement) for them all."""
+    today = clock.today()
+    last = max([next_deadline(r) for r in requests if r.is_open] + [today])
+    cal = workdays.Calendar(today, last)
+    return [(r, urgency(r, today, cal)) for r in requests]
+
+
 def due_requests(user: Any = None) -> list[tuple[PrivacyRequest, str]]:
     """Open requests near or past their deadline that the user must act on, most urgent first.
 

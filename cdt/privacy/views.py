@@ -135,8 +135,7 @@ def consent_form(person_id: int):
 def requests():
     filters = queries.RequestFilters.from_args(request.args)
     page = db.paginate(queries.request_select(filters), page=page_arg(), per_page=PER_PAGE, error_out=False)
-    today = clock.today()
-    rows = [(r, queries.urgency(r, today)) for r in page.items]
+    rows = queries.with_urgency(list(page.items))
     return render_template("privacy/requests.html", page=page, rows=rows, filters=filters,
                            kinds=REQUEST_KIND_LABELS, statuses=REQUEST_STATUS_LABELS)
 
