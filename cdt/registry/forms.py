@@ -109,7 +109,7 @@ class NewPersonForm(PersonForm):
     team_id = SelectField(_l("Team"), coerce=_optional_int, validators=[Optional()])
     role = SelectField(_l("Role"), choices=options([(k, v) for k, v in ROLE_LABELS.items()]), default="member")
     joined_on = LocalDateField(_l("Joined on"), validators=[Optional()], default=clock.today)
-    # Issue 13: how the person consented, or "pending"; nothing pre-chosen (cdt/privacy/forms.py).
+    # Issue 13: how the person consented, or "pending"; nothing pre-chosen (cdt/privacy/fields.py).
     consent = consent_field()
 
     def validate_consent(self, field):
