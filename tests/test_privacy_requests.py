@@ -185,3 +185,31 @@ def test_another_communes_officer_gets_404_and_youth_403(app, world, login_as, c
     client.post("/logout")
     province = login_as(world["province"])
     assert world["name"] in province.get("/privacy/requests").get_data(as_text=True)
+
+
+def test_the_register_and_the_home_page_run_a_fixed_number_of_statements(app, world, login_as):
+    from tests.test_registry_lists import counting
+
+    with app.app_context():
+        team = gen_team(gen_village(by_code(BAC_HA)), members=4, established_on=date(2026, 1, 5))
+        people = [m.person_id for m in current_members(team)]
+    client = login_as(world["officer"])
+
+    def record(person_id):
+        assert client.post("/privacy/requests/new", data={
+            "person": person_id, "kind": "access", "received_on": "2026-04-24", "requester": "self",
+            "channel": "phone"}).status_code == 302
+
+    def statements(url):
+        client.get(url)  # warm-up
+        with counting(app) as seen:
+            html = client.get(url, follow_redirects=True).get_data(as_text=True)
+        return len(seen), html.count("/privacy/requests/")
+
+    record(world["person"])
+    one = statements("/privacy/requests"), statements("/")
+    for person_id in people:
+        record(person_id)
+    five = statements("/privacy/requests"), statements("/")
+    assert five[0][1] > one[0][1] and five[1][1] > one[1][1]  # more rows listed...
+    assert (five[0][0], five[1][0]) == (one[0][0], one[1][0])  # ...by the same statements
