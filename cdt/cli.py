@@ -23,6 +23,7 @@ def _attach() -> None:
     from cdt.geo import cli as geo_cli
     from cdt.ops import cli as ops_cli
     from cdt.outputs import cli as outputs_cli
+    from cdt.privacy import cli as privacy_cli
     from cdt.registry import cli as registry_cli
     from cdt.reports import cli as reports_cli
     from cdt.reports import stats as reports_stats
@@ -40,6 +41,7 @@ def _attach() -> None:
     cdt_group.add_command(ops_cli.backup_command)
     cdt_group.add_command(ops_cli.restore_command)
     cdt_group.add_command(api_cli.export_group)
+    cdt_group.add_command(privacy_cli.holidays_group)
 
 
 # Our marker keywords besides Babel's own: _l (lazy_gettext) and ngettext_noop (plural messages of

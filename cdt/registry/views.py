@@ -24,6 +24,7 @@ from cdt.core.rules import apply_rule_error
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.queries import commune_in_area
+from cdt.privacy import services as privacy_services
 from cdt.registry import queries, services
 from cdt.registry.blueprint import bp
 from cdt.registry.ethnicity import ETHNIC_GROUPS
@@ -310,6 +311,7 @@ def member_new():
             except services.RuleError as error:
                 apply_rule_error(form, error)
             else:
+                _record_consent_at_registration(person, form)
                 flash(_("%(name)s registered.", name=person.full_name), "success")
                 if team is not None and request.form.get("again"):
                     return redirect(url_for("registry.member_new", team=team.id))
@@ -317,6 +319,19 @@ def member_new():
     if request.method == "POST":
         status = 422
     return render_template("registry/member_form.html", form=form, person=None, commune=commune), status
+
+
+def _record_consent_at_registration(person: Person, form: NewPersonForm) -> None:
+    """The consent answered on the form (issue 13): recorded with today's date, or left pending."""
+    method = form.consent_method()
+    if method is None:
+        flash(_("Consent of %(name)s is pending: print the consent form from their page.", name=person.full_name),
+              "warning")
+        return
+    try:
+        privacy_services.record_consent(person, method)
+    except services.RuleError as error:
+        flash(error.message, "danger")
 
 
 def _duplicate_page(form: NewPersonForm, duplicate: services.DuplicateError, team: Team | None):

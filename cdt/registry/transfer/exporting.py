@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import Label
 from cdt.auth.scope import can
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.privacy.rules import exportable
 from cdt.registry import queries
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import (
@@ -145,7 +146,8 @@ def _member_statement(args) -> Any:
         .join(Commune, Commune.id == func.coalesce(Team.commune_id, Person.commune_id))
         .outerjoin(District, District.id == case((Team.id.is_not(None), Team.district_id),
                                                  else_=Person.district_id))
-        .where(Person.id.in_(people))
+        # People who withdrew their consent never leave the registry in a file (issue 13).
+        .where(Person.id.in_(people), exportable())
     )
     if filters.village:
         stmt = stmt.where(Team.village_id == filters.village)
@@ -242,7 +244,8 @@ def _team_statement(args) -> Any:
         .join(Commune, Commune.id == Team.commune_id)
         .outerjoin(District, District.id == Team.district_id)  # none on the 2025 map
         .outerjoin(leader, and_(leader.team_id == Team.id, leader.role == "leader", leader.left_on.is_(None)))
-        .outerjoin(leader_person, leader_person.id == leader.person_id)
+        # A leader who withdrew their consent: the team is listed, the leader's name and phone are not.
+        .outerjoin(leader_person, and_(leader_person.id == leader.person_id, exportable(leader_person)))
         .outerjoin(counts, counts.c.team_id == Team.id)
         .where(Team.id.in_(ids))
         .order_by(Village.code, Team.id)
