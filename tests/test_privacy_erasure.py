@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import JSON, String, Text, inspect, select, text
 
 from cdt.audit.models import AuditEvent
+from cdt.core.text import fold
 from cdt.extensions import db
+from cdt.geo.models import AdminUnit
 from cdt.privacy import crypto
-from cdt.registry.models import Membership, Person, PersonNameKey
-from cdt.registry.names import fold
+from cdt.registry.models import Membership, Person, PersonNameKey, Team
 from cdt.reports.queries import summary
 from cdt.training.models import Attendance, Invitation
 from tests.conftest import login
@@ -102,15 +103,29 @@ def test_erasure_leaves_no_personal_value_anywhere_and_past_figures_unchanged(ap
     with app.app_context():
         w = _world(app, tmp_path)
         person, commune, team, cid = w["person"], w["commune"], w["team"], w["cid"]
-        person_id = person.id
+        person_id, commune_id, team_id, session_id = person.id, commune.id, team.id, w["session"].id
         cid_hash = crypto.blind_index(cid)
-        before = summary(commune, as_of=PAST).csv_values()
-        before_today = summary(commune).csv_values()
         memberships = db.session.scalar(select(db.func.count()).select_from(Membership).where(
             Membership.team_id == team.id))
         attendance = db.session.scalar(select(db.func.count()).select_from(Attendance).where(
-            Attendance.session_id == w["session"].id))
+            Attendance.session_id == session_id))
         invitations = db.session.scalar(select(db.func.count()).select_from(Invitation))
+        # The person asked for the erasure (the requests register), after giving consent.
+        from cdt.privacy import services as privacy
+
+        with app.test_request_context("/"):
+            privacy.record_consent(person, "paper", date(2023, 1, 2))
+            privacy.create_request(person, {"kind": "erasure", "requester": "self", "channel": "phone",
+                                            "received_on": date(2023, 6, 1),
+                                            "details": f"{NAME} gọi từ số 0979888777"})
+        db.session.commit()
+        # (the request context's end closed the session: load the objects again)
+        from cdt.privacy.models import PrivacyRequest
+
+        assert NAME in db.session.scalar(select(PrivacyRequest.details).where(PrivacyRequest.person_id == person_id))
+        commune, team = db.session.get(AdminUnit, commune_id), db.session.get(Team, team_id)
+        before = summary(commune, as_of=PAST).csv_values()
+        before_today = summary(commune).csv_values()
         assert _found_in_database([NAME, PHONE]), "the scan must see the values before the erasure"
         header = ["Họ và tên", "Ngày sinh", "Giới tính", "Số điện thoại", "Số CCCD"]
         folder = tmp_path / "imports"
@@ -144,9 +159,15 @@ def test_erasure_leaves_no_personal_value_anywhere_and_past_figures_unchanged(ap
         assert db.session.scalar(select(db.func.count()).select_from(Membership).where(
             Membership.team_id == team.id)) == memberships
         assert db.session.scalar(select(db.func.count()).select_from(Attendance).where(
-            Attendance.session_id == w["session"].id)) == attendance
+            Attendance.session_id == session_id)) == attendance
         assert db.session.scalar(select(db.func.count()).select_from(Invitation)) == invitations
         # The erasure is audited, without any value.
+        # The register keeps the request (kind, dates) and the consent record, without free text.
+        from cdt.privacy.models import ConsentRecord
+
+        request_row = db.session.scalar(select(PrivacyRequest).where(PrivacyRequest.person_id == person_id))
+        assert request_row.kind == "erasure" and request_row.details is None
+        assert db.session.scalar(select(ConsentRecord.method).where(ConsentRecord.person_id == person_id)) == "paper"
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "person.erase"))
         assert event.object_id == person_id and event.details == {"source": "request"}
         # Uploads: the files mentioning the person are gone, the other stays; none holds a value.

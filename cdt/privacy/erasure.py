@@ -8,6 +8,9 @@ What is erased, and what stays so that figures stay right:
   marks it; lists, search and exports leave it out (cdt/privacy/rules.py);
 - memberships, invitations and attendance keep their rows: they hold ids and dates only, no
   personal value (a team keeps its member count for past dates, a session its attendance);
+- consent records keep their dates, method and notice version (evidence, no personal value);
+  rights requests keep kind, dates and status, their free texts (details, reasons, outcome) are
+  cleared;
 - the audit trail holds field names, never values (cdt/audit/service.py): nothing to scrub; the
   erasure itself is recorded (`person.erase`, no value);
 - uploaded import files still waiting for confirmation that mention the person (name, phone or
@@ -26,15 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from cdt.audit.service import record
 from cdt.core.clock import utcnow
-from cdt.core.text import ascii_digits
+from cdt.core.text import ascii_digits, fold
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.registry.models import Person
-from cdt.registry.names import fold
 
 log = logging.getLogger("cdt.privacy")
 
@@ -64,6 +66,15 @@ class Erased:
         return False
 
 
+def _clear_requests(person: Person) -> None:
+    """The person's rights requests stay in the register (kind, dates, status: evidence that they
+    were answered in time) without their free texts, which may name the person."""
+    from cdt.privacy.models import PrivacyRequest
+
+    db.session.execute(update(PrivacyRequest).where(PrivacyRequest.person_id == person.id)
+                       .values(details=None, extension_reason=None, outcome=None))
+
+
 def _clear(person: Person) -> Erased:
     erased = Erased(person.full_name, person.phone, person.citizen_id)
     person.full_name = ERASED_NAME
@@ -75,6 +86,7 @@ def _clear(person: Person) -> Erased:
     person.restricted_at = None
     person.restricted_by_id = None
     person.erased_at = utcnow()
+    _clear_requests(person)
     for hook in ERASE_HOOKS:
         hook(person)
     return erased

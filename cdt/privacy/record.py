@@ -3,7 +3,7 @@ training (invitations and attendance), consent history, and who viewed, exported
 record (from the audit trail). One gatherer for the printable page, the JSON and the CSV.
 
 `RECORD_SECTIONS`: more sections by feature, `name -> function(person) -> list of dicts`. The
-consent records register theirs as CONSENT_SECTION ("consent"); until then the section is empty.
+consent history (CONSENT_SECTION) comes from cdt/privacy/models.py.
 """
 from __future__ import annotations
 
@@ -74,6 +74,14 @@ def _training(person: Person) -> list[dict[str, Any]]:
              "invited": r[0] in invited, "attended": r[0] in attended, "hours": attended.get(r[0])} for r in rows]
 
 
+def _consent(person: Person) -> list[dict[str, Any]]:
+    """The person's consent history (cdt/privacy/models.py), newest first."""
+    from cdt.privacy.services import consent_history
+
+    return [{"given_on": r.given_on, "method": r.method, "notice_version": r.notice_version,
+             "recorded_at": r.recorded_at, "withdrawn_on": r.withdrawn_on} for r in consent_history(person.id)]
+
+
 def _events(person: Person) -> list[dict[str, Any]]:
     """Who viewed, exported or changed the record: the audit trail's events about this person."""
     rows = db.session.execute(
@@ -90,7 +98,7 @@ def person_record(person: Person, user: Any = None) -> dict[str, Any]:
         "person": _profile(person, user),
         "memberships": _memberships(person),
         "training": _training(person),
-        CONSENT_SECTION: [],
+        CONSENT_SECTION: _consent(person),
         "processing": _events(person),
     }
     for name, section in RECORD_SECTIONS.items():

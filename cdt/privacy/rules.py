@@ -8,11 +8,10 @@ personal-data rules (restriction, withdrawn consent) are decided here and nowher
 - `exportable()`: people who may leave the registry in an export or through the API (not
   those who withdrew consent, nor restricted people).
 
-Both are applied by cdt/auth/scope.py (`area_condition` for Person, `export_condition`), the one
-place every people query goes through. An erased person (cdt/privacy/erasure.py) keeps a row
-(figures stay right) but is no one: left out of every list, search and export, for everyone.
-
-Consent hook: the consent work adds its condition (withdrawn consent) to `exportable()`.
+`shown_to` is applied by cdt/auth/scope.py (`area_condition` for Person), the one place every
+people query goes through; `exportable` by the exports and the API (and scope's
+`export_condition`). An erased person (cdt/privacy/erasure.py) keeps a row (figures stay right)
+but is no one: left out of every list, search and export, for everyone.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import and_, false, or_
+from sqlalchemy import and_, exists, false, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -33,7 +32,8 @@ def _user(user: Any) -> Any:
 
 def shown_to(user: Any = None) -> ColumnElement[bool]:
     """Condition on Person: the people `user` may see in lists and search. A restricted person is
-    shown only to the admin and to the officer handling the restriction (who recorded it)."""
+    shown only to the admin and to the officer handling the restriction (who recorded it); an
+    erased person to no one."""
     from cdt.registry.models import Person
 
     user = _user(user)
@@ -45,15 +45,6 @@ def shown_to(user: Any = None) -> ColumnElement[bool]:
     return and_(not_erased, or_(Person.restricted_at.is_(None), handling))
 
 
-def exportable(person: Any = None) -> ColumnElement[bool]:
-    """Condition on Person (or an alias of it, `person`): the people who may appear in exports and
-    API answers (not restricted people, whoever exports; not erased ones)."""
-    from cdt.registry.models import Person
-
-    person = Person if person is None else person
-    return and_(person.erased_at.is_(None), person.restricted_at.is_(None))
-
-
 def is_shown_to(person: Any, user: Any = None) -> bool:
     """`shown_to` for one loaded person (a team page lists its members through their memberships:
     a person the user may not see is listed without name or phone, so the counts stay)."""
@@ -63,3 +54,54 @@ def is_shown_to(person: Any, user: Any = None) -> bool:
     if person.restricted_at is None or getattr(user, "role", None) == "admin":
         return True
     return bool(getattr(user, "is_authenticated", False)) and person.restricted_by_id == getattr(user, "id", None)
+
+
+def exportable(person: Any = None) -> ColumnElement[bool]:
+    """Condition on Person (or an alias of it, `person`): the people who may appear in exports and
+    API answers.
+
+    Not those who withdrew their consent (every consent record withdrawn, none given again);
+    people whose consent is pending or given are exported. Figures (counts) never use it: the
+    coverage report counts members whatever their consent. Not restricted people (whoever
+    exports), nor erased ones."""
+    from cdt.registry.models import Person
+
+    target = Person if person is None else person
+    return and_(target.erased_at.is_(None), target.restricted_at.is_(None), not_(consent_withdrawn(person)))
+
+
+# --------------------------------------------------------------------------- consent states
+# A person's consent is pending (no consent record), given (an open record: not withdrawn) or
+# withdrawn (records, all withdrawn). cdt/privacy/models.py keeps at most one open record each.
+
+CONSENT_STATES = ("pending", "given", "withdrawn")
+
+
+def _records(person: Any, *conditions) -> ColumnElement[bool]:
+    from cdt.privacy.models import ConsentRecord
+    from cdt.registry.models import Person
+
+    person = Person if person is None else person
+    return exists(select(ConsentRecord.id).where(ConsentRecord.person_id == person.id, *conditions)
+                  .correlate(person))
+
+
+def consent_given(person: Any = None) -> ColumnElement[bool]:
+    from cdt.privacy.models import ConsentRecord
+
+    return _records(person, ConsentRecord.withdrawn_on.is_(None))
+
+
+def consent_withdrawn(person: Any = None) -> ColumnElement[bool]:
+    from cdt.privacy.models import ConsentRecord
+
+    return and_(_records(person, ConsentRecord.withdrawn_on.is_not(None)), not_(consent_given(person)))
+
+
+def consent_pending(person: Any = None) -> ColumnElement[bool]:
+    return not_(_records(person))
+
+
+def consent_state(state: str, person: Any = None) -> ColumnElement[bool]:
+    """Condition on Person: their consent is in `state` (pending, given, withdrawn)."""
+    return {"pending": consent_pending, "given": consent_given, "withdrawn": consent_withdrawn}[state](person)

@@ -16,11 +16,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from cdt.core.bulk import insert_rows
+from cdt.core.text import fold, name_keys, vi_sort_key
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import place
 from cdt.privacy.crypto import columns_for
 from cdt.registry.models import Person, PersonNameKey
-from cdt.registry.names import fold, name_keys
 from cdt.registry.rules import normalize_citizen_id
 from cdt.reports.stats import insert_memberships
 
@@ -39,7 +39,8 @@ def new_person(commune: AdminUnit, **values: Any) -> dict[str, Any]:
         values.update(columns_for(normalize_citizen_id(values.pop("citizen_id"))))
     ancestors = SimpleNamespace()
     place(ancestors, commune)
-    return {**values, "search_name": fold(values["full_name"]), **vars(ancestors)}
+    return {**values, "search_name": fold(values["full_name"]), "sort_name": vi_sort_key(values["full_name"]),
+            **vars(ancestors)}
 
 
 def insert_people(people: list[dict[str, Any]]) -> list[int]:

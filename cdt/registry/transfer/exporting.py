@@ -67,6 +67,15 @@ class ExportColumn:
     label: Any  # lazy English msgid: the XLSX header
 
 
+# Where a team or a member is: the same columns in both exports.
+PLACE_COLUMNS = (
+    ExportColumn("village_code", _l("Village code")),
+    ExportColumn("village_name", _l("Village")),
+    ExportColumn("commune_code", _l("Commune code")),
+    ExportColumn("commune_name", _l("Commune")),
+    ExportColumn("district_code", _l("District code")),
+    ExportColumn("district_name", _l("District")),
+)
 MEMBER_COLUMNS = (
     ExportColumn("id", _l("ID")),
     ExportColumn("full_name", _l("Full name")),
@@ -79,12 +88,7 @@ MEMBER_COLUMNS = (
     ExportColumn("team_id", _l("Team ID")),
     ExportColumn("team_name", _l("Team")),
     ExportColumn("role", _l("Role in team")),
-    ExportColumn("village_code", _l("Village code")),
-    ExportColumn("village_name", _l("Village")),
-    ExportColumn("commune_code", _l("Commune code")),
-    ExportColumn("commune_name", _l("Commune")),
-    ExportColumn("district_code", _l("District code")),
-    ExportColumn("district_name", _l("District")),
+    *PLACE_COLUMNS,
 )
 CITIZEN_ID_COLUMN = ExportColumn("citizen_id", _l("Citizen ID"))
 MEMBER_TAIL_COLUMNS = (
@@ -97,12 +101,7 @@ TEAM_COLUMNS = (
     ExportColumn("id", _l("ID")),
     ExportColumn("name", _l("Team")),
     ExportColumn("status", _l("Status")),
-    ExportColumn("village_code", _l("Village code")),
-    ExportColumn("village_name", _l("Village")),
-    ExportColumn("commune_code", _l("Commune code")),
-    ExportColumn("commune_name", _l("Commune")),
-    ExportColumn("district_code", _l("District code")),
-    ExportColumn("district_name", _l("District")),
+    *PLACE_COLUMNS,
     ExportColumn("established_on", _l("Established on")),
     ExportColumn("decision_number", _l("Decision number")),
     ExportColumn("leader_name", _l("Leader")),
@@ -148,13 +147,15 @@ def _member_statement(args) -> Any:
         .join(Commune, Commune.id == func.coalesce(Team.commune_id, Person.commune_id))
         .outerjoin(District, District.id == case((Team.id.is_not(None), Team.district_id),
                                                  else_=Person.district_id))
+        # People who withdrew their consent, restricted or erased people never leave the registry in
+        # a file (issue 13): scope's export_condition = area + cdt/privacy/rules.py exportable().
         .where(Person.id.in_(people), export_condition(Person))
     )
     if filters.village:
         stmt = stmt.where(Team.village_id == filters.village)
     elif filters.team or filters.role:
         stmt = stmt.where(Membership.id.is_not(None))
-    return stmt.order_by(Person.search_name, Person.id, Membership.joined_on, Membership.id)
+    return stmt.order_by(Person.sort_name, Person.id, Membership.joined_on, Membership.id)
 
 
 def count_members(args) -> int:
@@ -236,9 +237,7 @@ def _team_statement(args) -> Any:
             Village.code.label("village_code"), Village.name.label("village_name"),
             Commune.code.label("commune_code"), Commune.name.label("commune_name"),
             District.code.label("district_code"), District.name.label("district_name"),
-            # A restricted (or erased) leader is left out of exports (cdt/privacy/rules.py).
-            case((exportable(leader_person), leader_person.full_name)).label("leader_name"),
-            case((exportable(leader_person), leader_person.phone)).label("leader_phone"),
+            leader_person.full_name.label("leader_name"), leader_person.phone.label("leader_phone"),
             func.coalesce(counts.c.members, 0).label("members"),
             func.coalesce(counts.c.trained, 0).label("trained_members"),
             last_training,
@@ -247,7 +246,9 @@ def _team_statement(args) -> Any:
         .join(Commune, Commune.id == Team.commune_id)
         .outerjoin(District, District.id == Team.district_id)  # none on the 2025 map
         .outerjoin(leader, and_(leader.team_id == Team.id, leader.role == "leader", leader.left_on.is_(None)))
-        .outerjoin(leader_person, leader_person.id == leader.person_id)
+        # A leader who withdrew their consent, restricted or erased: the team is listed, the leader's
+        # name and phone are not.
+        .outerjoin(leader_person, and_(leader_person.id == leader.person_id, exportable(leader_person)))
         .outerjoin(counts, counts.c.team_id == Team.id)
         .where(Team.id.in_(ids))
         .order_by(Village.code, Team.id)
