@@ -52,6 +52,11 @@ ACTION_LABELS = {
     "training_topic.update": _l("Changed a training topic"),
     "village.place": _l("Placed a village on the new map"),
     "user.repoint": _l("Moved an account to the successor unit"),
+    "village.merge": _l("Merged villages"),
+    "village.split": _l("Split a village"),
+    "village.rename": _l("Renamed a village"),
+    "village.move": _l("Moved a village to another commune"),
+    "village.undo": _l("Undid a village change"),
 }
 # Detail keys shown on the page (the others are shown as stored).
 DETAIL_LABELS = {

@@ -38,3 +38,4 @@ def unit(code: str):
     return render_template("geo/unit.html", unit=unit, totals=totals, rows=rows, crumbs=breadcrumbs(unit),
                            predecessors=before, successors=after, district_successors=district_successors, on=on,
                            crumb_args={"on": on} if on else None)
+from cdt.geo import village_views  # noqa: E402,F401  (its routes are on this blueprint)
