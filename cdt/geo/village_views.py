@@ -17,12 +17,25 @@ from cdt.geo.queries import breadcrumbs, ended, unit_in_area_or_404
 from cdt.geo.views import bp
 
 
+class _Ended(Exception):
+    def __init__(self, unit):
+        self.unit = unit
+
+
 def _commune_or_404(code: str):
-    """A commune of today's map in the user's area (404 otherwise)."""
+    """A commune of today's map in the user's area (404 otherwise; an ended commune: its own page,
+    which links to its successors, through _Ended)."""
     commune = unit_in_area_or_404(code)
-    if commune.level != "commune" or ended(commune):
+    if commune.level != "commune":
         abort(404)
+    if ended(commune):
+        raise _Ended(commune)
     return commune
+
+
+@bp.errorhandler(_Ended)
+def _to_unit_page(error: _Ended):
+    return redirect(url_for("geo.unit", code=error.unit.code, on=error.unit.valid_to.isoformat()))
 
 
 def _village_choices(commune) -> list[tuple[int, str]]:
