@@ -158,10 +158,14 @@ def change_password():
 # --- Admin: user accounts -------------------------------------------------------------
 
 def _area_choices() -> list[tuple[str, str]]:
-    """Provinces and districts for the select (communes are typed by GSO code)."""
+    """Provinces and districts of today's map for the select (communes are typed by GSO code; a code
+    names today's unit, so units that have ended are not offered)."""
+    from cdt.core.clock import today
+    from cdt.geo.within import valid_on
+
     rows = db.session.execute(
         select(AdminUnit.code, AdminUnit.name, AdminUnit.level)
-        .where(AdminUnit.level.in_(("province", "district")))
+        .where(AdminUnit.level.in_(("province", "district")), valid_on(AdminUnit, today()))
         .order_by(AdminUnit.code)
     ).all()
     choices = [("", _("— choose —"))]
