@@ -6,14 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, false, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from cdt.auth.scope import area_condition, scoped
 from cdt.core.inputs import to_int
 from cdt.core.text import ascii_digits
 from cdt.extensions import db
-from cdt.geo.models import AdminUnit
+from cdt.geo.models import AdminUnit, VillagePlace
 from cdt.geo.within import placement_day, valid_on, within
 from cdt.registry.models import Membership, Person, PersonNameKey, Team, TeamDecision
 from cdt.registry.names import fold
@@ -87,12 +87,26 @@ def area_options(args: dict, user: Any = None) -> dict[str, list]:
 
 
 def _inside_unit(model: Any, unit_id: int, level: str):
-    """Rows of `model` inside the unit with this id (a filter's district or commune), where they
-    lay on that unit's map (an ended unit: its last day)."""
-    unit = db.session.get(AdminUnit, unit_id)
-    if unit is None or unit.level != level:
-        return false()
-    return within(model, unit)
+    """Rows of `model` (Team or Person) inside the district or commune with this id (a filter's),
+    in one condition (no statement of its own): by their columns (where they lie today), or, for a
+    unit that has ended (an abolished district's account filtering by one of its old communes), by
+    the villages placed in it on its last day (cdt.geo.models.VillagePlace): its teams, and the
+    people in them."""
+    from cdt.core.clock import today
+
+    unit = AdminUnit.__table__.alias("filter_unit")
+    last = select(unit.c.valid_to).where(unit.c.id == unit_id, unit.c.level == level,
+                                         unit.c.valid_to < today()).scalar_subquery()
+    placed = select(VillagePlace.village_id).where(
+        getattr(VillagePlace, f"{level}_id") == unit_id,
+        or_(VillagePlace.valid_from.is_(None), VillagePlace.valid_from <= last),
+        or_(VillagePlace.valid_to.is_(None), VillagePlace.valid_to >= last))
+    if model is Team:
+        return or_(getattr(Team, f"{level}_id") == unit_id, Team.village_id.in_(placed))
+    team = aliased(Team, name="filter_team")
+    members = (select(Membership.person_id).join(team, team.id == Membership.team_id)
+               .where(team.village_id.in_(placed)))
+    return or_(getattr(Person, f"{level}_id") == unit_id, Person.id.in_(members))
 
 
 def drop_stale_choices(filters, options: dict) -> None:
