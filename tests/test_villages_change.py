@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from cdt.audit.models import AuditEvent
 from cdt.auth.models import User
+from cdt.core import clock
 from cdt.extensions import db
 from cdt.geo import villages as service
 from cdt.geo.models import AdminUnit, VillageChange, VillagePlace
@@ -102,6 +103,8 @@ def test_merge_preview_then_merge_and_coverage_before_and_after(app, client, are
         # Reports: the day before, the villages and teams as they were; from the date, the merged state.
         assert _figures(code, date(2024, 2, 29)) == (3, 2, 5)
         assert _figures(code, MERGE_DAY) == (2, 1, 5)
+        assert report_queries.fast_path_applies(clock.today())  # today's figures from team_stat agree
+        assert _figures(code, clock.today()) == (2, 1, 5)
         assert _village_rows(code, date(2024, 2, 29)) == {v1.code, v2.code, v3.code}
         assert _village_rows(code, MERGE_DAY) == {v1.code, v3.code}
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "village.merge"))
@@ -169,7 +172,7 @@ def test_undo_merge_restores_villages_teams_and_members(app, client, area):
         assert t2.status == "active" and t2.dissolved_on is None
         assert {m.id: (m.team_id, m.left_on) for m in db.session.scalars(select(Membership))} == before
         assert db.session.scalar(select(func.count()).select_from(TeamDecision)) == decisions
-        assert _figures(code, MERGE_DAY) == (3, 2, 5)
+        assert _figures(code, MERGE_DAY) == (3, 2, 5) and _figures(code, clock.today()) == (3, 2, 5)
         undone = db.session.get(VillageChange, change.id)
         undo = db.session.get(VillageChange, undone.undone_by_id)
         assert undo.kind == "undo" and undo.undoes_id == change.id and undo.on == MERGE_DAY

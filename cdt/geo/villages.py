@@ -390,6 +390,9 @@ def move(commune: AdminUnit, village_id: int | None, on: date | None, target_id:
     if target is None:
         raise RuleError("target", _("Choose another commune of the province."))
     on = _check_day([village], on)
+    if target.valid_from is not None and on < target.valid_from:
+        raise RuleError("on", _("%(village)s exists only from %(day)s: choose a later date.",
+                                village=target.name, day=_fmt(target.valid_from)))
     lock_for_change(teams=list(db.session.scalars(select(Team.id).where(Team.village_id == village.id))))
     village = db.session.get(AdminUnit, village.id)
     place = _open_place(village)
