@@ -84,28 +84,35 @@ def _trust_proxies(app: Flask) -> None:
 
 def _import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables."""
+    import cdt.api.models  # noqa: F401
     import cdt.audit.models  # noqa: F401
     import cdt.auth.models  # noqa: F401
     import cdt.geo.models  # noqa: F401
     import cdt.outputs.models  # noqa: F401
+    import cdt.privacy.models  # noqa: F401
     import cdt.registry.models  # noqa: F401
+    import cdt.registry.names  # noqa: F401  (the ORM listeners that keep person_name_key)
     import cdt.reports.models  # noqa: F401
     import cdt.training.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
+    from cdt.api.pages import bp as api_pages_bp
+    from cdt.api.views import bp as api_bp
     from cdt.audit.views import bp as audit_bp
     from cdt.auth.views import bp as auth_bp
     from cdt.core.views import bp as core_bp
     from cdt.geo.views import bp as geo_bp
     from cdt.ops.health import bp as ops_bp
     from cdt.outputs.views import bp as outputs_bp
-    from cdt.registry.views import bp as registry_bp
+    from cdt.privacy.views import bp as privacy_bp
+    from cdt.registry.blueprint import routes as registry_routes
     from cdt.reports.views import bp as reports_bp
     from cdt.training.views import bp as training_bp
 
+    registry_bp = registry_routes()
     for bp in (core_bp, ops_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp,
-               outputs_bp):
+               outputs_bp, api_bp, api_pages_bp, privacy_bp):
         app.register_blueprint(bp)
 
 

@@ -18,10 +18,12 @@ translate_group = AppGroup("translate", help="Translation catalogue commands.")
 
 def _attach() -> None:
     from cdt import demo
+    from cdt.api import cli as api_cli
     from cdt.auth import cli as auth_cli
     from cdt.geo import cli as geo_cli
     from cdt.ops import cli as ops_cli
     from cdt.outputs import cli as outputs_cli
+    from cdt.privacy import cli as privacy_cli
     from cdt.registry import cli as registry_cli
     from cdt.reports import cli as reports_cli
     from cdt.reports import stats as reports_stats
@@ -38,6 +40,8 @@ def _attach() -> None:
     reports_cli.report_group.add_command(outputs_cli.outputs_command)
     cdt_group.add_command(ops_cli.backup_command)
     cdt_group.add_command(ops_cli.restore_command)
+    cdt_group.add_command(api_cli.export_group)
+    cdt_group.add_command(privacy_cli.holidays_group)
 
 
 # Our marker keywords besides Babel's own: _l (lazy_gettext) and ngettext_noop (plural messages of

@@ -110,7 +110,13 @@ def load(instance_path: str) -> dict:
         # Reverse proxies in front of the app whose X-Forwarded-For is trusted (werkzeug
         # ProxyFix); 0 trusts none, so a client cannot choose the address it is counted under.
         "PROXY_FIX_X_FOR": _count("PROXY_FIX_X_FOR", 0),
+        # Privacy requests (issue 13): working days to complete one, and its one extension.
+        "CDT_PRIVACY_DUE_WORKING_DAYS": _count("CDT_PRIVACY_DUE_WORKING_DAYS", 15),
+        "CDT_PRIVACY_EXTENSION_WORKING_DAYS": _count("CDT_PRIVACY_EXTENSION_WORKING_DAYS", 15),
         "CDT_IMPORT_FOLDER": os.environ.get("CDT_IMPORT_FOLDER") or None,
+        # The API (cdt/api): requests a token may make (Flask-Limiter notation), the DHIS2 mapping file.
+        "CDT_API_RATE_LIMIT": os.environ.get("CDT_API_RATE_LIMIT") or "120/minute",
+        "CDT_DHIS2_MAPPING": os.environ.get("CDT_DHIS2_MAPPING") or None,
 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -23,10 +23,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select, text
 
+from cdt.core.text import fold, vi_sort_key
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.units import load_units
-from cdt.registry.names import fold, rebuild_name_keys
+from cdt.registry.names import rebuild_name_keys
 from cdt.training.topics import ensure_topics
 
 SEED = 2023
@@ -270,7 +271,7 @@ def build_province(b: Builder, province: AdminUnit, communes: list[tuple], villa
                 else:
                     pos = None
                 person_id = b.add("person", {
-                    "full_name": full_name, "search_name": fold(full_name), "birth_date": birth, "gender": gender,
+                    "full_name": full_name, "search_name": fold(full_name), "sort_name": vi_sort_key(full_name), "birth_date": birth, "gender": gender,
                     "ethnicity": ethnicity, "phone": b.phone(province.id) if rng.random() < 0.9 else None,
                     "citizen_id": b.citizen_id(birth, gender, province_code) if rng.random() < 0.6 else None,
                     "youth_union": youth, "position": pos, "first_trained_on": None,

@@ -125,6 +125,11 @@ def bare_template_database(tmp_path_factory):
     yield from _template(tmp_path_factory, "bare", _fill_bare)
 
 
+def _strategy(conn) -> str:
+    """' STRATEGY FILE_COPY' where the server knows it (PostgreSQL 15 and later)."""
+    return " STRATEGY FILE_COPY" if conn.dialect.server_version_info >= (15,) else ""
+
+
 @pytest.fixture
 def database_url(request, tmp_path):
     bare = request.node.get_closest_marker("bare") is not None
@@ -137,7 +142,9 @@ def database_url(request, tmp_path):
     name = f"cdt_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
     engine = _admin_engine()
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        # FILE_COPY: one file copy of the ~130 MB template (PostgreSQL 15's default, WAL_LOG, writes
+        # every block through the WAL; measured 0.33 s against 0.46 s a test on this machine).
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{_strategy(conn)}'))
     yield _pg_url(name)
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -550,3 +550,24 @@ def test_new_user_form_starts_from_no_role_and_risky_actions_ask_first(app, logi
         user_id = db.session.scalar(select(User.id).where(User.username == "commune"))
     page = client.get(f"/admin/users/{user_id}").get_data(as_text=True)
     assert page.count("data-confirm=") >= 2
+
+
+def test_new_user_form_starts_without_a_role_and_lists_todays_communes_by_name(app, login_as):
+    """Issue 17, item 9: no role chosen in advance; the area is picked from a searchable list of
+    today's communes (name, province), and the select offers today's units only."""
+    from cdt.core import clock
+    from cdt.geo.models import AdminUnit
+    from cdt.geo.within import valid_on
+
+    html = login_as("admin").get("/admin/users/new").text
+    role_select = html[html.index('id="role"'):html.index("</select>", html.index('id="role"'))]
+    assert "selected" not in role_select.split("</option>", 1)[1]  # only "— choose —" may be selected
+    assert 'list="area-options"' in html and '<datalist id="area-options">' in html
+    assert '<option value="02839">Xã Bắc Hà, Tỉnh Lào Cai</option>' in html
+    with app.app_context():
+        today = db.session.scalar(select(func.count()).select_from(AdminUnit).where(
+            AdminUnit.level == "commune", valid_on(AdminUnit, clock.today())))
+    datalist = html[html.index('<datalist id="area-options">'):html.index("</datalist>")]
+    assert datalist.count("<option ") == today == 99
+    area_select = html[html.index('id="area_select"'):html.index("</select>", html.index('id="area_select"'))]
+    assert 'value="15"' in area_select and 'value="085"' not in area_select and 'value="10"' not in area_select

@@ -155,7 +155,7 @@ def test_a_claimed_upload_cannot_be_claimed_twice(tmp_path):
 
 
 def test_an_import_confirmed_while_a_worker_starts_completes(app, login_as, import_folder, database_url, monkeypatch):
-    from cdt.registry import transfer_views
+    from cdt.registry.transfer import views as transfer_views
 
     client = login_as("commune")
     assert upload(client, csv_bytes(GOOD), "a.csv").status_code == 302

@@ -13,9 +13,9 @@ import time
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from cdt.core.text import name_keys
 from cdt.extensions import db
 from cdt.registry.models import Membership, Person, PersonNameKey, Team
-from cdt.registry.names import name_keys
 from cdt.registry.transfer import importing
 from cdt.reports import stats
 from cdt.reports.models import COLUMNS, TeamStat, _select, triggers_installed

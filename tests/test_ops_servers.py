@@ -211,8 +211,10 @@ def test_two_servers_share_one_database_and_one_redis(database_url, shared_redis
             assert _people_tagged(engine, "Hai") == 40
 
             # Concurrent writes through both servers into the same team: nothing lost.
+            # A team of the commune officer's commune on today's map (Xã Bắc Hà, 02839 since 2025-07-01).
             team_id = _count(engine, "SELECT min(t.id) FROM team t JOIN admin_unit c ON c.id = t.commune_id "
-                                     "WHERE c.code = '02866'")
+                                     "WHERE c.code = '02839' AND c.valid_to IS NULL")
+            assert team_id is not None
             members_before = _count(engine, "SELECT members FROM team_stat WHERE team_id = :t", t=team_id)
             officers = {server.base: Client(server.base) for server in (a, b)}
             for client in officers.values():

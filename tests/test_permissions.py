@@ -81,6 +81,7 @@ def write(*roles: str, scoped=True, ok=WRITE_OK) -> Access:
 EVERYONE = ROLES
 REGISTRY_WRITERS = ("admin", "commune")
 TRAINING_WRITERS = ("admin", "youth")
+PRIVACY = ("admin", "province", "district", "commune")
 
 # endpoint -> {method: Access}. The role table of issue #3, route by route.
 SPEC: dict[str, dict[str, Access]] = {
@@ -191,10 +192,32 @@ SPEC: dict[str, dict[str, Access]] = {
     "outputs.report": {"GET": read()},
     "outputs.report_csv": {"GET": read()},
     "outputs.report_xlsx": {"GET": read()},
+    # the API (/api/v1): a Bearer token names the user, a session cookie never does (401 JSON for every
+    # cookie); the token walk (roles, own and foreign objects) is in tests/test_api.py
+    "api.openapi": {"GET": public(200)},
+    **{f"api.{name}": {"GET": public(401, note="cookies do not authenticate the API")} for name in (
+        "units", "unit", "teams", "team", "members", "member", "training_sessions", "training_session",
+        "coverage", "outputs", "dhis2_data_value_sets")},
+    "api_pages.docs": {"GET": public(200)},
+    "api_pages.account_tokens": {"GET": read(scoped=False), "POST": write(*EVERYONE, scoped=False)},
+    "api_pages.revoke_token": {"POST": write(*EVERYONE, scoped=False)},
+    # privacy (issue 13): the notice is public; consent and requests belong to the commune officer of the
+    # person's commune and above (district, province staff, admin), in their area; not youth coordinators
+    "privacy.notice": {"GET": public(200)},
+    "privacy.consent": {"GET": read(*PRIVACY)},
+    "privacy.consent_record": {"POST": write(*PRIVACY)},
+    "privacy.consent_withdraw": {"POST": write(*PRIVACY)},
+    "privacy.consent_form": {"GET": read(*PRIVACY)},
+    "privacy.requests": {"GET": read(*PRIVACY)},
+    "privacy.request_new": {"GET": read(*PRIVACY, ok=(302,)), "POST": write(*PRIVACY)},
+    "privacy.request_detail": {"GET": read(*PRIVACY)},
+    "privacy.request_acknowledge": {"POST": write(*PRIVACY)},
+    "privacy.request_extend": {"POST": write(*PRIVACY)},
+    "privacy.request_close": {"POST": write(*PRIVACY)},
 }
 
 # URL arguments that name area-scoped objects, and how to fill them.
-SCOPED_ARGS = {"team_id", "person_id", "membership_id", "session_id", "code"}
+SCOPED_ARGS = {"team_id", "person_id", "membership_id", "session_id", "code", "request_id"}
 GLOBAL_ARGS = {"user_id", "topic_id", "role", "filename", "period", "indicator_id", "secret", "change_id"}
 
 
@@ -250,6 +273,7 @@ def _make_objects(world: World, location: str) -> dict:
     """A fresh team (in a new village), person, membership, training session and invitation
     in the commune of `location`; returns the URL arguments naming them."""
     from cdt.geo.models import AdminUnit
+    from cdt.privacy.models import PrivacyRequest
     from cdt.registry.models import Membership, Person, Team
     from cdt.training.models import Invitation, TrainingSession, TrainingTopic
 
@@ -279,6 +303,10 @@ def _make_objects(world: World, location: str) -> dict:
     db.session.add_all([membership, session])
     db.session.flush()
     db.session.add(Invitation(session_id=session.id, person_id=person.id, team_id=team.id))
+    request = PrivacyRequest(person_id=person.id, kind="access", received_on=date.today(), requester="self",
+                             channel="in_person", acknowledge_by=date.today() + timedelta(days=2),
+                             due_on=date.today() + timedelta(days=21))
+    db.session.add(request)
     db.session.commit()
     # Made in a commune of the map before 2025-07-01 (own: old Bản Phố, where the district and youth
     # accounts still work); the reform places them on today's map, as the demo's own data (own: in new
@@ -288,7 +316,7 @@ def _make_objects(world: World, location: str) -> dict:
     reform.apply(reform.plan())
     db.session.commit()
     return {"team_id": team.id, "person_id": person.id, "membership_id": membership.id,
-            "session_id": session.id, "code": commune.code}
+            "session_id": session.id, "code": commune.code, "request_id": request.id}
 
 
 @pytest.fixture
@@ -375,6 +403,7 @@ def fingerprint(objects: dict | None = None, skip: tuple[str, ...] = ()) -> str:
     """A digest of the whole database (aggregates of every column of every table but `skip`)
     and of the exact rows of the objects a request names: equal digests mean nothing changed."""
     from cdt.auth.models import User
+    from cdt.privacy.models import PrivacyRequest
     from cdt.registry.models import Membership, Person, Team
     from cdt.training.models import TrainingSession, TrainingTopic
 
@@ -383,7 +412,7 @@ def fingerprint(objects: dict | None = None, skip: tuple[str, ...] = ()) -> str:
         if table.name not in skip:
             digest.update(repr(tuple(db.session.execute(select(*_aggregates(table))).one())).encode())
     models = {"team_id": Team, "person_id": Person, "membership_id": Membership, "session_id": TrainingSession,
-              "user_id": User, "topic_id": TrainingTopic}
+              "user_id": User, "topic_id": TrainingTopic, "request_id": PrivacyRequest}
     for arg, value in (objects or {}).items():
         model = models.get(arg)
         if model is not None:

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from cdt.auth.models import User
+from cdt.core.text import fold
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry import matching
 from cdt.registry.models import Membership, Person
-from cdt.registry.names import fold
 from tests.test_registry_helpers import COMMUNE_CODE, count, person_form, sample, teams_of
 from tests.test_registry_transfer import GOOD, csv_bytes, people, preview, upload
 
@@ -168,7 +168,7 @@ def count_memberships(app) -> int:
 
 
 def test_a_real_conflict_says_which_rows_changed_and_offers_no_confirm_box(app, login_as, monkeypatch):
-    import cdt.registry.transfer_views as views
+    import cdt.registry.transfer.views as views
     from cdt.registry.transfer.importing import ImportConflict
 
     client = login_as("commune")

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from cdt.audit.models import AuditEvent
+from cdt.core.text import fold
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Membership, Person, Team, TeamDecision
-from cdt.registry.names import fold
 from tests.test_registry_helpers import COMMUNE_CODE, OTHER_COMMUNE_CODE, count, current, sample, teams_of, unit
 
 

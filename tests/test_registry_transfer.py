@@ -13,12 +13,12 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from cdt.audit.models import AuditEvent
+from cdt.core.text import fold
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.queries import unit_by_code
 from cdt.geo.within import within
 from cdt.registry.models import Membership, Person, Team
-from cdt.registry.names import fold
 from tests.conftest import login
 from tests.test_registry_helpers import details_of, leaked, person_outside_district
 

@@ -10,6 +10,7 @@ from sqlalchemy import distinct, func, select
 from wtforms import SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
+from cdt.audit.labels import ObjectLinks, action_label, describe, object_label
 from cdt.audit.models import AuditEvent
 from cdt.auth.models import User
 from cdt.auth.scope import permission_required, scoped
@@ -20,75 +21,7 @@ from cdt.extensions import db
 
 bp = Blueprint("audit", __name__)
 
-ACTION_LABELS = {
-    "login.success": _l("Logged in"),
-    "login.failure": _l("Failed log-in"),
-    "logout": _l("Logged out"),
-    "password.change": _l("Changed own password"),
-    "user.create": _l("Created a user"),
-    "user.update": _l("Changed a user"),
-    "user.deactivate": _l("Deactivated a user"),
-    "user.reactivate": _l("Reactivated a user"),
-    "user.password_reset": _l("Reset a user's password"),
-    "export": _l("Exported data"),
-    "import": _l("Imported a list"),
-    "team.create": _l("Created a team"),
-    "team.update": _l("Changed a team"),
-    "person.create": _l("Added a person"),
-    "person.update": _l("Changed a person"),
-    "person.view": _l("Viewed a person's page"),
-    "membership.create": _l("Added to a team"),
-    "membership.update": _l("Changed a role in a team"),
-    "membership.end": _l("Ended a membership"),
-    "membership.move": _l("Moved to another team"),
-    "training_session.create": _l("Scheduled a training session"),
-    "training_session.update": _l("Changed a training session"),
-    "training_session.delete": _l("Deleted a training session"),
-    "invitation.create": _l("Invited to a session"),
-    "invitation.delete": _l("Withdrew an invitation"),
-    "attendance.update": _l("Recorded attendance"),
-    "calendar.renew": _l("Renewed the calendar link"),
-    "training_topic.create": _l("Added a training topic"),
-    "training_topic.update": _l("Changed a training topic"),
-    "village.place": _l("Placed a village on the new map"),
-    "user.repoint": _l("Moved an account to the successor unit"),
-    "village.merge": _l("Merged villages"),
-    "village.split": _l("Split a village"),
-    "village.rename": _l("Renamed a village"),
-    "village.move": _l("Moved a village to another commune"),
-    "village.undo": _l("Undid a village change"),
-}
-# Detail keys shown on the page (the others are shown as stored).
-DETAIL_LABELS = {
-    "code": _l("Code"),
-    "commune": _l("Commune"),
-    "from": _l("From"),
-}
-
-
-def detail_label(key: str) -> str:
-    label = DETAIL_LABELS.get(key)
-    return str(label) if label is not None else key
-OBJECT_LABELS = {
-    "user_account": _l("User"),
-    "team": _l("Team"),
-    "person": _l("Person"),
-    "membership": _l("Membership"),
-    "training_session": _l("Training session"),
-    "training_topic": _l("Training topic"),
-    "admin_unit": _l("Administrative unit"),
-}
-
-
-def object_label(object_type: str | None) -> str:
-    label = OBJECT_LABELS.get(object_type or "")
-    return str(label) if label is not None else (object_type or "")
 PER_PAGE = 50
-
-
-def action_label(action: str) -> str:
-    label = ACTION_LABELS.get(action)
-    return str(label) if label is not None else action
 
 
 class AuditFilterForm(AppForm):
@@ -135,4 +68,4 @@ def events():
     stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False, count=True)
     return render_template("audit/events.html", form=form, page=page, action_label=action_label,
-                           detail_label=detail_label, object_label=object_label)
+                           describe=describe, object_link=ObjectLinks(page.items))

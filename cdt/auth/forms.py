@@ -51,8 +51,9 @@ class UserForm(AppForm):
     role = SelectField(_l("Role"), choices=[], validators=[DataRequired()])
     area_select = SelectField(_l("Area (province or district)"), choices=[], validate_choice=False,
                               validators=[Optional()])
-    area_code = StringField(_l("or GSO code of the area"), validators=[Optional(), Length(max=16)],
-                            render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    area_code = StringField(_l("or a commune (name or GSO code)"), validators=[Optional(), Length(max=16)],
+                            render_kw={"autocomplete": "off", "list": "area-options"})
+    commune_options: list[tuple[str, str]] = []
     submit = SubmitField(_l("Save"))
 
     def area(self) -> str:

@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outputs.manage": frozenset({"admin", "province_staff"}),
     "audit.read": frozenset({"admin", "province_staff"}),
     "villages.manage": frozenset({"admin", "province_staff"}),
+    # Consent and rights requests (issue 13): the commune officer of the person's commune and above.
+    "privacy.manage": frozenset({"admin", "province_staff", "district_staff", "commune_officer"}),
     "citizen_id.read": frozenset(
         {"admin", "province_staff", "district_staff", "commune_officer"}
     ),

@@ -12,19 +12,21 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cdt.auth import service
 from cdt.auth.forms import ChangePasswordForm, LoginForm, NewUserForm, UserForm, role_choices
 from cdt.auth.models import ROLE_LABELS, User
 from cdt.auth.scope import permission_required
+from cdt.core import clock
 from cdt.core.forms import EmptyForm
 from cdt.core.inputs import page_arg
 from cdt.core.redirects import safe_next
 from cdt.core.rules import apply_rule_error
 from cdt.extensions import db, limiter
 from cdt.geo.models import AdminUnit
+from cdt.geo.within import valid_on
 
 bp = Blueprint("auth", __name__)
 
@@ -158,14 +160,11 @@ def change_password():
 # --- Admin: user accounts -------------------------------------------------------------
 
 def _area_choices() -> list[tuple[str, str]]:
-    """Provinces and districts of today's map for the select (communes are typed by GSO code; a code
-    names today's unit, so units that have ended are not offered)."""
-    from cdt.core.clock import today
-    from cdt.geo.within import valid_on
-
+    """Provinces and districts of today's map for the select (since the 2025 reform a reformed
+    province has no district). Communes are found by name in the code field's list."""
     rows = db.session.execute(
         select(AdminUnit.code, AdminUnit.name, AdminUnit.level)
-        .where(AdminUnit.level.in_(("province", "district")), valid_on(AdminUnit, today()))
+        .where(AdminUnit.level.in_(("province", "district")), valid_on(AdminUnit, clock.today()))
         .order_by(AdminUnit.code)
     ).all()
     choices = [("", _("— choose —"))]
@@ -175,9 +174,23 @@ def _area_choices() -> list[tuple[str, str]]:
     return choices
 
 
+def _commune_options() -> list[tuple[str, str]]:
+    """Today's communes as (code, "name, province") for the area field's searchable list: an
+    administrator types part of a name and picks the commune (one query; ~3,300 rows nationally)."""
+    province = aliased(AdminUnit)
+    today = clock.today()
+    return [(code, f"{name}, {province_name}") for code, name, province_name in db.session.execute(
+        select(AdminUnit.code, AdminUnit.name, province.name)
+        .join(province, province.id == AdminUnit.province_id)
+        .where(AdminUnit.level == "commune", valid_on(AdminUnit, today))
+        .order_by(province.name, AdminUnit.name)
+    ).tuples()]
+
+
 def _prepare(form: UserForm) -> None:
     form.role.choices = role_choices()
     form.area_select.choices = _area_choices()
+    form.commune_options = _commune_options()
 
 
 def _user_or_404(user_id: int) -> User:

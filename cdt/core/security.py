@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import HTTPException
 
+from cdt.api import auth as api_auth
 from cdt.core.inputs import to_int
 from cdt.core.logprivacy import SAFE_LOG_FILTER, install_record_factory
 from cdt.core.transactions import is_transient
@@ -67,8 +68,8 @@ PUBLIC_ASSET_ENDPOINTS = {"static", "bootstrap.static", *SESSIONLESS}
 
 
 def _enforce_session_limits():
-    if request.endpoint in PUBLIC_ASSET_ENDPOINTS:
-        return None
+    if request.endpoint in PUBLIC_ASSET_ENDPOINTS or request.blueprint == "api":
+        return None  # the API ignores the session cookie: a token names the user (cdt/api/auth.py)
     if not current_user.is_authenticated:
         return None
     now = time.time()
@@ -138,6 +139,8 @@ def render_error(code: int):
 
 def _handle_http_error(error: HTTPException):
     code = error.code or 500
+    if api_auth.is_api_request():  # /api/: JSON, never an HTML page
+        return api_auth.http_error(error)
     if code not in ERROR_TITLES:
         return error
     body, status, *rest = render_error(code)
@@ -156,9 +159,15 @@ def _handle_unexpected(error: Exception):
     if is_transient(error):  # still refused after cdt.core.transactions' retries
         current_app.logger.warning("Gave up on %r after concurrent transactions: %s", request.path,
                                    type(error.orig).__name__)
+        if api_auth.is_api_request():
+            response = api_auth.error_response(503)
+            response.headers["Retry-After"] = "1"
+            return response
         body, status = render_error(503)[:2]
         return body, status, {"Retry-After": "1"}
     current_app.logger.exception("Unhandled error on %r", request.path)
+    if api_auth.is_api_request():
+        return api_auth.error_response(500)
     return render_error(500)
 
 

@@ -20,6 +20,7 @@ NAVIGATION = [
     ("training.sessions", _l("Training"), None),
     ("outputs.entry", _l("Monthly reports"), "outputs.enter"),
     ("outputs.report", _l("Outputs"), None),
+    ("privacy.requests", _l("Data requests"), "privacy.manage"),
     ("audit.events", _l("Audit trail"), "audit.read"),
     ("auth.users", _l("Users"), "users.manage"),
     ("training.topics", _l("Topics"), "topics.manage"),
@@ -58,7 +59,7 @@ SECTION_OF_BLUEPRINT = {"geo": "core.index"}
 # Pages whose entry is not the first of their blueprint's: a person's pages, the member import
 # and export belong to "Members", not to "Teams".
 SECTION_OF_PREFIX = (("registry.member", "registry.members"), ("registry.import", "registry.members"),
-                     ("registry.export_members", "registry.members"))
+                     ("registry.export_members", "registry.members"), ("privacy.consent", "registry.members"))
 
 
 def _section(endpoints: list[str]) -> str | None:

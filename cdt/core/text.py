@@ -10,9 +10,11 @@
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from flask_babel import gettext as _
+from unidecode import unidecode
 
 # Cc control, Cf format (zero-width spaces and joiners, bidi overrides, BOM, soft hyphen),
 # Co private use, Cs surrogates, Cn unassigned; Zl/Zp line and paragraph separators.
@@ -53,3 +55,75 @@ def ascii_digits(value: str) -> str:
     if text.isascii():
         return text
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
+# --------------------------------------------------------------------------- Vietnamese order
+
+# The Vietnamese alphabet (ă, â after a; đ after d; ê after e; ô, ơ after o; ư after u), with the
+# Latin letters Vietnamese names borrow (f, j, w, z) in their Latin places. Digits first.
+_ALPHABET = "0123456789aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_RANK = {letter: f"{position + 2:02d}" for position, letter in enumerate(_ALPHABET)}
+# Tone marks (combining, after NFD), in dictionary order: level (none), huyền, hỏi, ngã, sắc, nặng.
+_TONES = {"\u0300": "1", "\u0309": "2", "\u0303": "3", "\u0301": "4", "\u0323": "5"}
+# Marks that make another letter of the alphabet rather than a tone.
+_LETTER_MARKS = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê", ("o", "\u0302"): "ô",
+                 ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
+SORT_KEY_LENGTH = 400
+
+
+def vi_sort_key(text: str | None) -> str:
+    """A key whose plain (byte or any-locale) order is the Vietnamese dictionary order of `text`:
+    letters first ("D" before "Đ", "A" < "Ă" < "Â"), tones only where the letters are equal
+    (a < à < ả < ã < á < ạ), case ignored, a shorter word before a longer one ("An" < "An Bình" <
+    "Anh"). Digits only, so no database collation can reorder it (PostgreSQL's en_US sorts
+    letters and punctuation its own way; SQLite compares bytes).
+
+    Layout: two digits per letter ("01" between words, "00" ends the letters: it sorts before
+    any letter, so a prefix comes first), then one tone digit per letter."""
+    letters: list[str] = []
+    tones: list[str] = []
+    for word in (text or "").lower().split():
+        if letters:
+            letters.append("01")
+            tones.append("0")
+        for char in word:
+            decomposed = unicodedata.normalize("NFD", char)
+            base, marks, tone = decomposed[0], decomposed[1:], "0"
+            for mark in marks:
+                if mark in _TONES:
+                    tone = _TONES[mark]
+                else:
+                    base = _LETTER_MARKS.get((base, mark), base)
+            rank = _RANK.get(base)
+            if rank is None:  # another script's letter: its Latin reading, else after z
+                latin = unidecode(base).lower()[:1]
+                rank = _RANK.get(latin, "99")
+            letters.append(rank)
+            tones.append(tone)
+    return ("".join(letters) + "00" + "".join(tones))[:SORT_KEY_LENGTH]
+
+
+# --------------------------------------------------------------------------- search
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def fold(text: str) -> str:
+    """'Nguyễn Văn  An' -> 'nguyen van an' (what name search compares). Cached: an import folds
+    each cell's text several times (header and value matching, duplicate checks, the search
+    name), and most cells repeat ("Nam", "Kinh", a village)."""
+    return " ".join(unidecode(text or "").lower().split())
+
+
+def name_keys(search_name: str | None) -> list[str]:
+    """'nguyen van an' -> ['nguyen van an', 'van an', 'an']."""
+    words = (search_name or "").split()
+    keys: list[str] = []
+    for start in range(len(words)):
+        key = " ".join(words[start:])[:120]
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def team_search_name(team_name: str | None, village_name: str | None) -> str:
+    return fold(f"{team_name or ''} {village_name or ''}")[:300]

@@ -230,8 +230,8 @@ def plan_merge(commune: AdminUnit, target_id: int | None, other_ids: list[int], 
 @transactional
 def merge(plan_args: dict) -> VillageChange:
     """Merge villages (arguments of plan_merge, checked again in this transaction)."""
+    from cdt.core.text import team_search_name
     from cdt.registry.models import Membership, Team, TeamDecision
-    from cdt.registry.names import team_search_name
     from cdt.reports.models import lock_for_change
 
     plan = plan_merge(**plan_args)
@@ -341,8 +341,8 @@ def split(commune: AdminUnit, village_id: int | None, on: date | None, names: li
 
 
 def _rename(village: AdminUnit, name: str) -> None:
+    from cdt.core.text import team_search_name
     from cdt.registry.models import Team
-    from cdt.registry.names import team_search_name
 
     village.name = name
     for team in db.session.scalars(select(Team).where(Team.village_id == village.id)):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from cdt.audit.service import record
 from cdt.core.transactions import commit_or_retry
@@ -27,6 +27,7 @@ from cdt.geo.within import within
 from cdt.outputs import periods
 from cdt.outputs.models import AllowanceRate
 from cdt.outputs.queries import team_expected
+from cdt.privacy.rules import exportable
 from cdt.registry.models import Membership, Person, Team
 
 
@@ -109,7 +110,9 @@ def sheet(unit: AdminUnit, period: str, rate: AllowanceRate | None) -> list[Allo
             select(Membership.team_id, func.count(func.distinct(Membership.person_id)))
             .where(Membership.team_id.in_(chunk), overlap).group_by(Membership.team_id)).all())
         for team_id, name in db.session.execute(
-                select(Membership.team_id, Person.full_name).join(Person, Person.id == Membership.person_id)
+                # A leader who withdrew their consent is not named on the sheet (issue 13).
+                select(Membership.team_id, case((exportable(), Person.full_name), else_=None))
+                .join(Person, Person.id == Membership.person_id)
                 .where(Membership.team_id.in_(chunk), Membership.role == "leader", overlap)
                 .order_by(Membership.team_id, Membership.joined_on)):
             leaders[team_id] = name  # the latest leader of the month wins

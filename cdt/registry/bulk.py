@@ -16,10 +16,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from cdt.core.bulk import insert_rows
+from cdt.core.text import fold, name_keys, vi_sort_key
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import place
 from cdt.registry.models import Person, PersonNameKey
-from cdt.registry.names import fold, name_keys
 from cdt.reports.stats import insert_memberships
 
 __all__ = ["insert_memberships", "insert_people", "new_person"]
@@ -35,7 +35,8 @@ def new_person(commune: AdminUnit, **values: Any) -> dict[str, Any]:
             values[key] = validator(None, key, values[key])
     ancestors = SimpleNamespace()
     place(ancestors, commune)
-    return {**values, "search_name": fold(values["full_name"]), **vars(ancestors)}
+    return {**values, "search_name": fold(values["full_name"]), "sort_name": vi_sort_key(values["full_name"]),
+            **vars(ancestors)}
 
 
 def insert_people(people: list[dict[str, Any]]) -> list[int]:

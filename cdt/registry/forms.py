@@ -9,6 +9,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from cdt.core import clock
 from cdt.core.forms import REQUIRED, AppForm, options
 from cdt.core.inputs import DATE_FORMATS
+from cdt.privacy.fields import check_consent_choice, consent_field
+from cdt.privacy.models import CONSENT_METHOD_LABELS
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import GENDER_LABELS, POSITION_LABELS, ROLE_LABELS, TEAM_STATUS_LABELS
 from cdt.registry.rules import check_birth_date, normalize_citizen_id, normalize_phone
@@ -107,6 +109,15 @@ class NewPersonForm(PersonForm):
     team_id = SelectField(_l("Team"), coerce=_optional_int, validators=[Optional()])
     role = SelectField(_l("Role"), choices=options([(k, v) for k, v in ROLE_LABELS.items()]), default="member")
     joined_on = LocalDateField(_l("Joined on"), validators=[Optional()], default=clock.today)
+    # Issue 13: how the person consented, or "pending"; nothing pre-chosen (cdt/privacy/fields.py).
+    consent = consent_field()
+
+    def validate_consent(self, field):
+        check_consent_choice(field)
+
+    def consent_method(self) -> str | None:
+        """The way consent was given, or None (pending)."""
+        return self.consent.data if self.consent.data in CONSENT_METHOD_LABELS else None
 
 
 class AddToTeamForm(AppForm):

@@ -24,8 +24,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+from cdt.core.text import fold
 from cdt.registry.models import Person
-from cdt.registry.names import fold
 from cdt.registry.rules import find_duplicates
 
 CITIZEN_ID, NAME_BIRTH, PHONE = "citizen_id", "name_birth", "phone"

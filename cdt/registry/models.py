@@ -150,6 +150,8 @@ class Person(AreaColumns, db.Model):
     full_name: Mapped[str] = mapped_column(String(120))
     # Lower-case, diacritics removed ("nguyen van an"): what name search matches on.
     search_name: Mapped[str] = mapped_column(String(120), index=True)
+    # The order of people lists: the Vietnamese alphabet, tones after letters (core.text.vi_sort_key).
+    sort_name: Mapped[str] = mapped_column(String(400), index=True, default="", server_default="")
     birth_date: Mapped[date | None] = mapped_column(Date)
     gender: Mapped[str] = mapped_column(String(6))
     ethnicity: Mapped[str] = mapped_column(String(20))
@@ -293,7 +295,3 @@ class PersonNameKey(db.Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True,
                                            index=True)
 
-
-from cdt.registry.names import install_listeners  # noqa: E402
-
-install_listeners()

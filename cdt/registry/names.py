@@ -1,4 +1,5 @@
-"""Name folding for search without diacritics, and the name keys that make the search an index range.
+"""The name keys that make the search an index range (rows of person_name_key); the text functions
+(`fold`, `name_keys`, `team_search_name`) live in cdt/core/text.py.
 
 A person's folded name "nguyen van an" gives the keys "nguyen van an", "van an" and "an" (table
 person_name_key): a search text matches a person when it is the start of one of their keys, that is
@@ -8,37 +9,16 @@ after bulk loads that bypass the ORM (the demo).
 """
 from __future__ import annotations
 
-import functools
+from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy.orm import aliased
 
-from unidecode import unidecode
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def fold(text: str) -> str:
-    """'Nguyễn Văn  An' -> 'nguyen van an' (what name search compares). Cached: an import folds
-    each cell's text several times (header and value matching, duplicate checks, the search
-    name), and most cells repeat ("Nam", "Kinh", a village)."""
-    return " ".join(unidecode(text or "").lower().split())
-
-
-def name_keys(search_name: str | None) -> list[str]:
-    """'nguyen van an' -> ['nguyen van an', 'van an', 'an']."""
-    words = (search_name or "").split()
-    keys: list[str] = []
-    for start in range(len(words)):
-        key = " ".join(words[start:])[:120]
-        if key not in keys:
-            keys.append(key)
-    return keys
-
-
-def team_search_name(team_name: str | None, village_name: str | None) -> str:
-    return fold(f"{team_name or ''} {village_name or ''}")[:300]
+from cdt.core.text import name_keys, team_search_name
+from cdt.extensions import db
+from cdt.geo.models import AdminUnit
+from cdt.registry.models import Person, PersonNameKey, Team
 
 
 def _write_keys(connection, person_id: int, search_name: str | None, replace: bool) -> None:
-    from cdt.registry.models import PersonNameKey
-
     table = PersonNameKey.__table__
     if replace:
         connection.execute(table.delete().where(table.c.person_id == person_id))
@@ -48,12 +28,6 @@ def _write_keys(connection, person_id: int, search_name: str | None, replace: bo
 
 
 def rebuild_team_search_names(session) -> None:
-    from sqlalchemy import bindparam, select
-    from sqlalchemy.orm import aliased
-
-    from cdt.geo.models import AdminUnit
-    from cdt.registry.models import Team
-
     village = aliased(AdminUnit)
     rows = session.execute(select(Team.id, Team.name, village.name).join(village, village.id == Team.village_id)).all()
     table = Team.__table__
@@ -66,11 +40,6 @@ def rebuild_team_search_names(session) -> None:
 def rebuild_name_keys(session=None, chunk: int = 20_000) -> int:
     """Recompute every person's name keys and every team's folded name (after a bulk load that
     bypassed the ORM); returns the number of person keys."""
-    from sqlalchemy import select
-
-    from cdt.extensions import db
-    from cdt.registry.models import Person, PersonNameKey
-
     session = session or db.session
     rebuild_team_search_names(session)
     table = PersonNameKey.__table__
@@ -93,10 +62,6 @@ def rebuild_name_keys(session=None, chunk: int = 20_000) -> int:
 
 def install_listeners() -> None:
     """Keep person_name_key in step with Person.search_name on every ORM flush."""
-    from sqlalchemy import event, inspect
-
-    from cdt.registry.models import Person
-
     if getattr(install_listeners, "done", False):
         return
     install_listeners.done = True
@@ -109,3 +74,6 @@ def install_listeners() -> None:
     def _after_update(mapper, connection, target):
         if inspect(target).attrs.search_name.history.has_changes():
             _write_keys(connection, target.id, target.search_name, replace=True)
+
+
+install_listeners()

@@ -11,12 +11,12 @@ from sqlalchemy.orm import aliased, joinedload
 
 from cdt.auth.scope import area_condition, scoped
 from cdt.core.inputs import to_int
-from cdt.core.text import ascii_digits
+from cdt.core.text import ascii_digits, fold
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit, VillagePlace
 from cdt.geo.within import placement_day, valid_on, within
+from cdt.privacy.rules import CONSENT_STATES, consent_state
 from cdt.registry.models import Membership, Person, PersonNameKey, Team, TeamDecision
-from cdt.registry.names import fold
 from cdt.registry.rules import normalize_phone
 from cdt.training.models import Attendance, TrainingSession
 
@@ -324,6 +324,7 @@ class MemberFilters:
     role: str | None = None
     youth_union: bool | None = None
     trained: bool | None = None
+    consent: str | None = None  # pending, given, withdrawn (cdt.privacy.rules.consent_state)
 
     @classmethod
     def from_args(cls, args) -> MemberFilters:
@@ -340,6 +341,7 @@ class MemberFilters:
             role=role if role in ("leader", "deputy", "member") else None,
             youth_union=yes_no(args.get("youth_union")),
             trained=yes_no(args.get("trained")),
+            consent=args.get("consent") if args.get("consent") in CONSENT_STATES else None,
         )
 
 
@@ -392,6 +394,8 @@ def member_select(filters: MemberFilters) -> Select:
         stmt = stmt.where(
             Person.first_trained_on.is_not(None) if filters.trained else Person.first_trained_on.is_(None)
         )
+    if filters.consent:
+        stmt = stmt.where(consent_state(filters.consent))
     if filters.team or filters.role or filters.village:
         m = aliased(Membership, name="filter_m")
         sub = select(m.id).where(m.person_id == Person.id, m.left_on.is_(None))
@@ -403,7 +407,7 @@ def member_select(filters: MemberFilters) -> Select:
             t = aliased(Team, name="filter_t")
             sub = sub.join(t, t.id == m.team_id).where(t.village_id == filters.village)
         stmt = stmt.where(exists(sub.correlate(Person)))
-    return stmt.order_by(Person.search_name, Person.id)
+    return stmt.order_by(Person.sort_name, Person.id)
 
 
 def current_memberships_of(person_ids: list[int]) -> dict[int, list[Any]]:

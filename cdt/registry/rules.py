@@ -17,11 +17,10 @@ from sqlalchemy import or_, select
 
 from cdt.auth.scope import ids_in_area
 from cdt.core import clock
-from cdt.core.text import ascii_digits
+from cdt.core.text import ascii_digits, fold
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.models import Person
-from cdt.registry.names import fold
 
 MIN_AGE, MAX_AGE = 15, 80
 _CITIZEN_ID = re.compile(r"[0-9]{12}")

@@ -29,12 +29,12 @@ from cdt.audit.service import diff, record, snapshot
 from cdt.auth.scope import area_condition
 from cdt.core import clock
 from cdt.core.rules import ConflictError, RuleError  # noqa: F401 (re-exported: services.RuleError)
+from cdt.core.text import fold, team_search_name, vi_sort_key
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.registry.matching import Facts, Match, find_matches
 from cdt.registry.models import ROLE_LABELS, Membership, Person, Team, TeamDecision
-from cdt.registry.names import fold, team_search_name
 from cdt.registry.rules import registered_elsewhere, split_by_area
 from cdt.reports.models import lock_for_change
 
@@ -334,6 +334,7 @@ def _on_person_duplicate(commune: AdminUnit, data: dict):
 def _fill_person(person: Person, data: dict) -> None:
     person.full_name = " ".join(data["full_name"].split())
     person.search_name = fold(person.full_name)
+    person.sort_name = vi_sort_key(person.full_name)
     person.gender = data["gender"]
     person.birth_date = data.get("birth_date")
     person.ethnicity = data["ethnicity"]

@@ -5,7 +5,7 @@ render. Lists take a fixed number of SQL statements whatever the number of rows.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -24,7 +24,9 @@ from cdt.core.rules import apply_rule_error
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.queries import commune_in_area
+from cdt.privacy import services as privacy_services
 from cdt.registry import queries, services
+from cdt.registry.blueprint import bp
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.forms import (
     AddToTeamForm,
@@ -37,8 +39,6 @@ from cdt.registry.forms import (
 )
 from cdt.registry.models import ROLE_LABELS, TEAM_STATUS_LABELS, Membership, Person, Team
 from cdt.registry.rules import display_phone
-
-bp = Blueprint("registry", __name__)
 
 
 @bp.app_template_filter("phone")
@@ -311,6 +311,7 @@ def member_new():
             except services.RuleError as error:
                 apply_rule_error(form, error)
             else:
+                _record_consent_at_registration(person, form)
                 flash(_("%(name)s registered.", name=person.full_name), "success")
                 if team is not None and request.form.get("again"):
                     return redirect(url_for("registry.member_new", team=team.id))
@@ -318,6 +319,19 @@ def member_new():
     if request.method == "POST":
         status = 422
     return render_template("registry/member_form.html", form=form, person=None, commune=commune), status
+
+
+def _record_consent_at_registration(person: Person, form: NewPersonForm) -> None:
+    """The consent answered on the form (issue 13): recorded with today's date, or left pending."""
+    method = form.consent_method()
+    if method is None:
+        flash(_("Consent of %(name)s is pending: print the consent form from their page.", name=person.full_name),
+              "warning")
+        return
+    try:
+        privacy_services.record_consent(person, method)
+    except services.RuleError as error:
+        flash(error.message, "danger")
 
 
 def _duplicate_page(form: NewPersonForm, duplicate: services.DuplicateError, team: Team | None):
@@ -439,5 +453,3 @@ def membership_move(person_id: int, membership_id: int):
             return redirect(url_for("registry.member", person_id=person.id))
     return _render_member(person, {"move": {membership.id: form}}, status=422)
 
-
-from cdt.registry import transfer_views  # noqa: E402,F401  (import/export routes on this blueprint)

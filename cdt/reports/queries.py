@@ -463,7 +463,7 @@ def untrained_members(parent: AdminUnit | None, as_of: date | None = None, user=
     return (
         select(Person)
         .where(in_team.exists(), or_(Person.first_trained_on.is_(None), Person.first_trained_on > as_of))
-        .order_by(Person.search_name, Person.id)
+        .order_by(Person.sort_name, Person.id)
     )
 
 

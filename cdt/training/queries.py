@@ -21,11 +21,12 @@ from sqlalchemy.orm import aliased
 from cdt.auth.scope import area_condition, can, get_in_area_or_404, scoped
 from cdt.core import clock
 from cdt.core.clock import local_now
+from cdt.core.text import fold
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import within
+from cdt.privacy.rules import exportable
 from cdt.registry.models import Membership, Person, Team
-from cdt.registry.names import fold
 from cdt.training.models import Attendance, Invitation, TrainingSession, TrainingTopic
 
 PAGE_SIZE = 20
@@ -241,9 +242,11 @@ class SessionPerson:
     hours: Decimal | None
 
 
-def session_people(ts: TrainingSession) -> list[SessionPerson]:
+def session_people(ts: TrainingSession, *, exportable_only: bool = False) -> list[SessionPerson]:
     """Invited people and attendees (walk-ins too), with the team they were invited through
-    (a walk-in: a current team), ordered by village then name. One statement."""
+    (a walk-in: a current team), ordered by village then name. One statement.
+    `exportable_only`: for a sheet that leaves the registry (printed), without the people who
+    withdrew their consent (cdt.privacy.rules.exportable)."""
     ids = union(
         select(Invitation.person_id.label("pid")).where(Invitation.session_id == ts.id),
         select(Attendance.person_id.label("pid")).where(Attendance.session_id == ts.id),
@@ -264,8 +267,10 @@ def session_people(ts: TrainingSession) -> list[SessionPerson]:
         .outerjoin(att, and_(att.session_id == ts.id, att.person_id == Person.id))
         .outerjoin(Team, Team.id == team_id)
         .outerjoin(Village, Village.id == Team.village_id)
-        .order_by(Village.name, Person.search_name, Person.id)
+        .order_by(Village.name, Person.sort_name, Person.id)
     )
+    if exportable_only:
+        stmt = stmt.where(exportable())
     return [
         SessionPerson(r[0], r[1], r[2], r[3], r[4] is not None, r[5] is not None, bool(r[6]), r[7])
         for r in db.session.execute(stmt)
@@ -441,7 +446,7 @@ def search_people(ts: TrainingSession, q: str, exclude_session_people: bool = Tr
         .outerjoin(Village, Village.id == Team.village_id)
         .where(Person.search_name.like(_like(needle), escape="\\"), area_condition(Person),
                in_session_area(Person, ts))
-        .order_by(Person.search_name, Person.id)
+        .order_by(Person.sort_name, Person.id)
         .limit(SEARCH_LIMIT)
     )
     if exclude_session_people:

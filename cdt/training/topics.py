@@ -34,7 +34,7 @@ def slug(text: str) -> str:
     """'E-commerce: OCOP products' -> 'e_commerce_ocop_products' (a topic code)."""
     import re
 
-    from cdt.registry.names import fold
+    from cdt.core.text import fold
 
     return re.sub(r"[^a-z0-9]+", "_", fold(text)).strip("_")[:40] or "topic"
 

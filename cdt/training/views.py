@@ -285,7 +285,7 @@ def attendance(session_id: int):
             checked = set(present)
             if others:
                 extra = db.session.execute(
-                    select(Person.id, Person.full_name).where(Person.id.in_(others)).order_by(Person.search_name)
+                    select(Person.id, Person.full_name).where(Person.id.in_(others)).order_by(Person.sort_name, Person.id)
                 ).all()
             if request.form.get("action") == "save":
                 try:
@@ -311,7 +311,7 @@ def attendance(session_id: int):
 @login_required
 def sign_in_sheet(session_id: int):
     ts = queries.session_or_404(session_id)
-    people = queries.session_people(ts)
+    people = queries.session_people(ts, exportable_only=True)  # a printed list: not those who withdrew consent
     return render_template("training/sign_in_sheet.html", ts=ts, people=people,
                            locale=str(get_locale() or "vi"))
 

@@ -1,7 +1,7 @@
 """Village change history: merges, splits, renames and moves of villages, and their undoing
 
 Revision ID: aa511cdfeb6d
-Revises: b13d0a7a5e01
+Revises: 0ecefe0348d6
 Create Date: 2026-11-29 09:12:08.250602
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'aa511cdfeb6d'
-down_revision = 'b13d0a7a5e01'
+down_revision = '0ecefe0348d6'
 branch_labels = None
 depends_on = None
 

@@ -4,5 +4,5 @@
 - importing.py: reading, checking, previewing and committing an import;
 - exporting.py: the member and team exports (one streamed statement each);
 - forms.py: the upload and confirm forms.
-The routes are in cdt/registry/transfer_views.py, the command in cdt/registry/cli.py.
+The routes are in cdt/registry/transfer/views.py, the command in cdt/registry/cli.py.
 """

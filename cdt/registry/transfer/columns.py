@@ -17,10 +17,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from cdt.core.text import clean_text
+from cdt.core.text import clean_text, fold
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import GENDER_LABELS, POSITION_LABELS, ROLE_LABELS
-from cdt.registry.names import fold
 
 
 @dataclass(frozen=True)

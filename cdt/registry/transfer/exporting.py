@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import Label
 from cdt.auth.scope import can
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.privacy.rules import exportable
 from cdt.registry import queries
 from cdt.registry.ethnicity import ETHNIC_GROUPS
 from cdt.registry.models import (
@@ -65,6 +66,15 @@ class ExportColumn:
     label: Any  # lazy English msgid: the XLSX header
 
 
+# Where a team or a member is: the same columns in both exports.
+PLACE_COLUMNS = (
+    ExportColumn("village_code", _l("Village code")),
+    ExportColumn("village_name", _l("Village")),
+    ExportColumn("commune_code", _l("Commune code")),
+    ExportColumn("commune_name", _l("Commune")),
+    ExportColumn("district_code", _l("District code")),
+    ExportColumn("district_name", _l("District")),
+)
 MEMBER_COLUMNS = (
     ExportColumn("id", _l("ID")),
     ExportColumn("full_name", _l("Full name")),
@@ -77,12 +87,7 @@ MEMBER_COLUMNS = (
     ExportColumn("team_id", _l("Team ID")),
     ExportColumn("team_name", _l("Team")),
     ExportColumn("role", _l("Role in team")),
-    ExportColumn("village_code", _l("Village code")),
-    ExportColumn("village_name", _l("Village")),
-    ExportColumn("commune_code", _l("Commune code")),
-    ExportColumn("commune_name", _l("Commune")),
-    ExportColumn("district_code", _l("District code")),
-    ExportColumn("district_name", _l("District")),
+    *PLACE_COLUMNS,
 )
 CITIZEN_ID_COLUMN = ExportColumn("citizen_id", _l("Citizen ID"))
 MEMBER_TAIL_COLUMNS = (
@@ -95,12 +100,7 @@ TEAM_COLUMNS = (
     ExportColumn("id", _l("ID")),
     ExportColumn("name", _l("Team")),
     ExportColumn("status", _l("Status")),
-    ExportColumn("village_code", _l("Village code")),
-    ExportColumn("village_name", _l("Village")),
-    ExportColumn("commune_code", _l("Commune code")),
-    ExportColumn("commune_name", _l("Commune")),
-    ExportColumn("district_code", _l("District code")),
-    ExportColumn("district_name", _l("District")),
+    *PLACE_COLUMNS,
     ExportColumn("established_on", _l("Established on")),
     ExportColumn("decision_number", _l("Decision number")),
     ExportColumn("leader_name", _l("Leader")),
@@ -146,13 +146,14 @@ def _member_statement(args) -> Any:
         .join(Commune, Commune.id == func.coalesce(Team.commune_id, Person.commune_id))
         .outerjoin(District, District.id == case((Team.id.is_not(None), Team.district_id),
                                                  else_=Person.district_id))
-        .where(Person.id.in_(people))
+        # People who withdrew their consent never leave the registry in a file (issue 13).
+        .where(Person.id.in_(people), exportable())
     )
     if filters.village:
         stmt = stmt.where(Team.village_id == filters.village)
     elif filters.team or filters.role:
         stmt = stmt.where(Membership.id.is_not(None))
-    return stmt.order_by(Person.search_name, Person.id, Membership.joined_on, Membership.id)
+    return stmt.order_by(Person.sort_name, Person.id, Membership.joined_on, Membership.id)
 
 
 def count_members(args) -> int:
@@ -243,7 +244,8 @@ def _team_statement(args) -> Any:
         .join(Commune, Commune.id == Team.commune_id)
         .outerjoin(District, District.id == Team.district_id)  # none on the 2025 map
         .outerjoin(leader, and_(leader.team_id == Team.id, leader.role == "leader", leader.left_on.is_(None)))
-        .outerjoin(leader_person, leader_person.id == leader.person_id)
+        # A leader who withdrew their consent: the team is listed, the leader's name and phone are not.
+        .outerjoin(leader_person, and_(leader_person.id == leader.person_id, exportable(leader_person)))
         .outerjoin(counts, counts.c.team_id == Team.id)
         .where(Team.id.in_(ids))
         .order_by(Village.code, Team.id)

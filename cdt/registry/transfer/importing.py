@@ -43,13 +43,13 @@ from cdt.audit.service import record
 from cdt.auth.scope import ids_in_area
 from cdt.core import clock
 from cdt.core.spreadsheets import SpreadsheetError, open_xlsx_safely, sniff
+from cdt.core.text import fold
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.queries import villages_of
 from cdt.registry import bulk, matching, rules
 from cdt.registry.models import Membership, Person, Team
-from cdt.registry.names import fold
 from cdt.registry.transfer.columns import (
     COLUMNS_BY_KEY,
     IMPORT_COLUMNS,

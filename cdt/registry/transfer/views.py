@@ -35,6 +35,7 @@ from cdt.core import clock
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, iter_csv, stream_xlsx_to
 from cdt.core.text import ascii_digits
 from cdt.geo.queries import commune_in_area, commune_in_area_or_404, villages_of
+from cdt.registry.blueprint import bp
 from cdt.registry.matching import read_decisions
 from cdt.registry.models import ROLE_LABELS
 from cdt.registry.transfer import exporting, uploads
@@ -52,7 +53,6 @@ from cdt.registry.transfer.importing import (
     read_rows,
 )
 from cdt.registry.transfer.template import write_template
-from cdt.registry.views import bp
 
 SESSION_KEY = "registry_import"
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
