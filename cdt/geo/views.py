@@ -1,14 +1,13 @@
 """Unit pages: a unit's totals and its children, counted in SQL (the coverage definitions)."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from cdt.core.inputs import date_arg
+from cdt.geo.blueprint import bp
 from cdt.geo.queries import breadcrumbs, ended, succession_of, successors, unit_in_area_or_404
 from cdt.reports.queries import country_summary, coverage, summary
-
-bp = Blueprint("geo", __name__)
 
 __all__ = ["bp", "unit_in_area_or_404"]
 
@@ -38,4 +37,3 @@ def unit(code: str):
     return render_template("geo/unit.html", unit=unit, totals=totals, rows=rows, crumbs=breadcrumbs(unit),
                            predecessors=before, successors=after, district_successors=district_successors, on=on,
                            crumb_args={"on": on} if on else None)
-from cdt.geo import village_views  # noqa: E402,F401  (its routes are on this blueprint)

@@ -12,9 +12,9 @@ from cdt.auth.scope import permission_required
 from cdt.core.forms import EmptyForm
 from cdt.core.rules import RuleError, apply_rule_error
 from cdt.geo import villages as service
+from cdt.geo.blueprint import bp
 from cdt.geo.forms import MergeForm, MoveForm, RenameForm, SplitForm
 from cdt.geo.queries import breadcrumbs, ended, unit_in_area_or_404
-from cdt.geo.views import bp
 
 
 class _Ended(Exception):
