@@ -59,6 +59,7 @@ def _url_arguments():
     from cdt.auth.models import User
     from cdt.geo.models import AdminUnit, VillageChange
     from cdt.outputs.models import Indicator, TeamLink, TeamReport
+    from cdt.privacy.models import PrivacyRequest
     from cdt.registry.models import Membership, Person, Team
     from cdt.training.models import TrainingSession, TrainingTopic
 
@@ -75,6 +76,7 @@ def _url_arguments():
         "user_id": (User, User.id, None),
         "topic_id": (TrainingTopic, TrainingTopic.id, None),
         "change_id": (VillageChange, VillageChange.id, VillageChange),
+        "request_id": (PrivacyRequest, PrivacyRequest.id, None),
     }
 
 
