@@ -102,7 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from cdt.audit.views import bp as audit_bp
     from cdt.auth.views import bp as auth_bp
     from cdt.core.views import bp as core_bp
-    from cdt.geo.views import bp as geo_bp
+    from cdt.geo.blueprint import routes as geo_routes
     from cdt.ops.health import bp as ops_bp
     from cdt.outputs.views import bp as outputs_bp
     from cdt.privacy.views import bp as privacy_bp
@@ -111,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from cdt.training.views import bp as training_bp
 
     registry_bp = registry_routes()
+    geo_bp = geo_routes()
     for bp in (core_bp, ops_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp,
                outputs_bp, api_bp, api_pages_bp, privacy_bp):
         app.register_blueprint(bp)

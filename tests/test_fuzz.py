@@ -57,8 +57,9 @@ FUZZ_SETTINGS = settings(
 
 def _url_arguments():
     from cdt.auth.models import User
-    from cdt.geo.models import AdminUnit
+    from cdt.geo.models import AdminUnit, VillageChange
     from cdt.outputs.models import Indicator, TeamLink, TeamReport
+    from cdt.privacy.models import PrivacyRequest
     from cdt.registry.models import Membership, Person, Team
     from cdt.training.models import TrainingSession, TrainingTopic
 
@@ -74,6 +75,8 @@ def _url_arguments():
         "code": (AdminUnit, AdminUnit.code, AdminUnit),
         "user_id": (User, User.id, None),
         "topic_id": (TrainingTopic, TrainingTopic.id, None),
+        "change_id": (VillageChange, VillageChange.id, VillageChange),
+        "request_id": (PrivacyRequest, PrivacyRequest.id, None),
     }
 
 

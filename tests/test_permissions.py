@@ -108,6 +108,13 @@ SPEC: dict[str, dict[str, Access]] = {
     # units
     "geo.units": {"GET": read(ok=(200, 302))},
     "geo.unit": {"GET": read()},
+    # village changes of a commune: admin and province staff (an ended commune: a redirect to its page)
+    "geo.village_changes": {"GET": read("admin", "province", ok=(200, 302))},
+    "geo.village_merge": {"GET": read("admin", "province", ok=(200, 302)), "POST": write("admin", "province")},
+    "geo.village_split": {"GET": read("admin", "province", ok=(200, 302)), "POST": write("admin", "province")},
+    "geo.village_rename": {"GET": read("admin", "province", ok=(200, 302)), "POST": write("admin", "province")},
+    "geo.village_move": {"GET": read("admin", "province", ok=(200, 302)), "POST": write("admin", "province")},
+    "geo.village_undo": {"POST": write("admin", "province")},
     # registry: everyone reads in their area, admin and commune officers change
     "registry.teams": {"GET": read()},
     "registry.team": {"GET": read()},
@@ -218,7 +225,7 @@ SPEC: dict[str, dict[str, Access]] = {
 
 # URL arguments that name area-scoped objects, and how to fill them.
 SCOPED_ARGS = {"team_id", "person_id", "membership_id", "session_id", "code", "request_id"}
-GLOBAL_ARGS = {"user_id", "topic_id", "role", "filename", "period", "indicator_id", "secret"}
+GLOBAL_ARGS = {"user_id", "topic_id", "role", "filename", "period", "indicator_id", "secret", "change_id"}
 
 
 def _collect_rules():
@@ -356,7 +363,7 @@ def world(app):
         db.session.add(target)
         db.session.commit()
         w.shared_global = {"user_id": target.id, "topic_id": _first_topic(), "role": "leader", "period": "2025-02",
-                           "secret": "no-such-team-link-secret", "indicator_id": _province_indicator(
+                           "secret": "no-such-team-link-secret", "change_id": 1, "indicator_id": _province_indicator(
                                db.session.scalar(select(User.area_id).where(User.username == "province")))}
     return w
 

@@ -129,7 +129,7 @@ def test_the_migration_converts_plain_citizen_ids_and_leaves_none(tmp_path):
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     plain = "001090123456"
     with app.app_context():
-        upgrade(revision="0ecefe0348d6")
+        upgrade(revision="aa511cdfeb6d")
         db.session.execute(text("INSERT INTO admin_unit (id, code, name, level, kind) "
                                 "VALUES (1, '99', 'Tỉnh Thử', 'province', 'province')"))
         db.session.execute(text(
@@ -149,7 +149,7 @@ def test_the_migration_converts_plain_citizen_ids_and_leaves_none(tmp_path):
         assert db.session.scalar(select(Person.id).where(Person.citizen_id == plain)) == 1
         assert db.session.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")) == 6
         db.session.remove()
-        downgrade(revision="0ecefe0348d6")
+        downgrade(revision="aa511cdfeb6d")
         assert db.session.execute(text("SELECT citizen_id FROM person ORDER BY id")).scalars().all() == [plain, None]
         db.session.remove()
         db.engine.dispose()

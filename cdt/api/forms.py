@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, StringField, SubmitField
+from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from cdt.api.tokens import MAX_DAYS
 from cdt.core import clock
 from cdt.core.forms import AppForm
-from cdt.core.inputs import DayField
+from cdt.core.inputs import BoundedIntegerField, DayField
 
 
 class TokenForm(AppForm):
@@ -27,4 +27,4 @@ class TokenForm(AppForm):
 
 
 class RevokeForm(AppForm):
-    token_id = IntegerField(validators=[InputRequired()])
+    token_id = BoundedIntegerField(validators=[InputRequired()])  # fits an INTEGER column (fuzzed ids)

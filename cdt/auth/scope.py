@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outputs.enter": frozenset({"admin", "commune_officer"}),
     "outputs.manage": frozenset({"admin", "province_staff"}),
     "audit.read": frozenset({"admin", "province_staff"}),
+    "villages.manage": frozenset({"admin", "province_staff"}),
     # Consent and rights requests (issue 13): the commune officer of the person's commune and above.
     "privacy.manage": frozenset({"admin", "province_staff", "district_staff", "commune_officer"}),
     # Restrict or erase a person's data (issue 13): the admin, the commune officer of their commune.

@@ -6,12 +6,13 @@ comparison.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cdt.core.clock import utcnow
 from cdt.extensions import db
 
 LEVELS = ("province", "district", "commune", "village")
@@ -148,3 +149,46 @@ class VillagePlace(db.Model):
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     valid_from: Mapped[date | None] = mapped_column(Date, index=True)
     valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+CHANGE_KINDS = ("merge", "split", "rename", "move", "undo")
+CHANGE_LABELS = {
+    "merge": _l("Villages merged"),
+    "split": _l("Village split"),
+    "rename": _l("Village renamed"),
+    "move": _l("Village moved to another commune"),
+    "undo": _l("Change undone"),
+}
+
+
+class VillageChange(db.Model):
+    """A dated change of villages made by the province (cdt/geo/villages.py): a merge, a split, a
+    rename, a move to another commune, or the undoing of one of them. `details` holds what the
+    change did (ids, codes, the names before and after: place names, never personal values) so
+    that an undo can reverse exactly that. The ancestor columns are the commune the change was made
+    in (scoping: the province's staff see their province's changes)."""
+
+    __tablename__ = "village_change"
+    __table_args__ = (
+        CheckConstraint("kind IN ('merge', 'split', 'rename', 'move', 'undo')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    on: Mapped[date] = mapped_column(Date)  # the first day of the new state
+    village_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)  # the continuing village
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    other_commune_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)  # a move's target
+    details: Mapped[dict] = mapped_column(JSON)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("village_change.id"))
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("village_change.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    village: Mapped[AdminUnit] = relationship(foreign_keys=[village_id])
+
+    @property
+    def kind_label(self) -> str:
+        return str(CHANGE_LABELS.get(self.kind, self.kind))

@@ -1,14 +1,13 @@
 """Unit pages: a unit's totals and its children, counted in SQL (the coverage definitions)."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from cdt.core.inputs import date_arg
+from cdt.geo.blueprint import bp
 from cdt.geo.queries import breadcrumbs, ended, succession_of, successors, unit_in_area_or_404
 from cdt.reports.queries import country_summary, coverage, summary
-
-bp = Blueprint("geo", __name__)
 
 __all__ = ["bp", "unit_in_area_or_404"]
 

@@ -13,7 +13,8 @@ from cdt.auth.scope import area_condition, scoped
 from cdt.core.inputs import to_int
 from cdt.core.text import ascii_digits, fold
 from cdt.extensions import db
-from cdt.geo.models import AdminUnit
+from cdt.geo.models import AdminUnit, VillagePlace
+from cdt.geo.within import placement_day, valid_on, within
 from cdt.privacy.rules import CONSENT_STATES, consent_state
 from cdt.registry.models import Membership, Person, PersonNameKey, Team, TeamDecision
 from cdt.registry.rules import normalize_phone
@@ -36,20 +37,24 @@ def _like_escape(text: str) -> str:
 
 
 def area_options(args: dict, user: Any = None) -> dict[str, list]:
-    """The choices of the district / commune / village / team filters, within the user's area.
+    """The choices of the district / commune / village / team filters, within the user's area, on
+    the map of the user's area: today's (an account of an ended unit, e.g. an abolished district:
+    that unit's last day). Units that had ended by then are never offered.
 
-    Districts are listed when the area is above a district, communes once a district is known,
-    villages and teams once a commune is known (a commune officer always knows it).
+    Districts are listed when the area is above a district and the map has districts; communes
+    once a district is known, or at once on a map without districts (the 2025 map); villages and
+    teams once a commune is known (a commune officer always knows it).
     """
     from flask_login import current_user
 
     user = user if user is not None else current_user
     area = user.area
     level = area.level if area is not None else None
+    day = placement_day(area)
     district_id = area.id if level == "district" else to_int(args.get("district"))
     commune_id = area.id if level == "commune" else to_int(args.get("commune"))
     options: dict[str, list] = {"districts": [], "communes": [], "villages": [], "teams": []}
-    inside = area_condition(AdminUnit, user)
+    inside = and_(area_condition(AdminUnit, user), valid_on(AdminUnit, day))
     if level in (None, "province"):
         options["districts"] = db.session.execute(
             select(AdminUnit.id, AdminUnit.name).where(AdminUnit.level == "district", inside)
@@ -61,18 +66,47 @@ def area_options(args: dict, user: Any = None) -> dict[str, list]:
                 AdminUnit.level == "commune", AdminUnit.district_id == district_id, inside
             ).order_by(AdminUnit.code)
         ).all()
-    if commune_id:
+    elif level in (None, "province") and not options["districts"]:
+        options["communes"] = db.session.execute(
+            select(AdminUnit.id, AdminUnit.name).where(AdminUnit.level == "commune", inside)
+            .order_by(AdminUnit.code)
+        ).all()
+    commune = db.session.get(AdminUnit, commune_id) if commune_id else None
+    if commune is not None and commune.level == "commune":
         options["villages"] = db.session.execute(
             select(AdminUnit.id, AdminUnit.name).where(
-                AdminUnit.level == "village", AdminUnit.commune_id == commune_id, inside
+                AdminUnit.level == "village", within(AdminUnit, commune, day), inside
             ).order_by(AdminUnit.code)
         ).all()
         options["teams"] = db.session.execute(
             select(Team.id, Team.name).join(Village, Village.id == Team.village_id)
-            .where(Team.commune_id == commune_id, area_condition(Team, user))
+            .where(within(Team, commune, day), area_condition(Team, user))
             .order_by(Village.code, Team.id)
         ).all()
     return options
+
+
+def _inside_unit(model: Any, unit_id: int, level: str):
+    """Rows of `model` (Team or Person) inside the district or commune with this id (a filter's),
+    in one condition (no statement of its own): by their columns (where they lie today), or, for a
+    unit that has ended (an abolished district's account filtering by one of its old communes), by
+    the villages placed in it on its last day (cdt.geo.models.VillagePlace): its teams, and the
+    people in them."""
+    from cdt.core.clock import today
+
+    unit = AdminUnit.__table__.alias("filter_unit")
+    last = select(unit.c.valid_to).where(unit.c.id == unit_id, unit.c.level == level,
+                                         unit.c.valid_to < today()).scalar_subquery()
+    placed = select(VillagePlace.village_id).where(
+        getattr(VillagePlace, f"{level}_id") == unit_id,
+        or_(VillagePlace.valid_from.is_(None), VillagePlace.valid_from <= last),
+        or_(VillagePlace.valid_to.is_(None), VillagePlace.valid_to >= last))
+    if model is Team:
+        return or_(getattr(Team, f"{level}_id") == unit_id, Team.village_id.in_(placed))
+    team = aliased(Team, name="filter_team")
+    members = (select(Membership.person_id).join(team, team.id == Membership.team_id)
+               .where(team.village_id.in_(placed)))
+    return or_(getattr(Person, f"{level}_id") == unit_id, Person.id.in_(members))
 
 
 def drop_stale_choices(filters, options: dict) -> None:
@@ -115,9 +149,9 @@ def team_ids_select(filters: TeamFilters) -> Select:
     """Team ids in the user's area matching the filters, in village-code order."""
     stmt = scoped(select(Team.id).join(Village, Village.id == Team.village_id), Team)
     if filters.district:
-        stmt = stmt.where(Team.district_id == filters.district)
+        stmt = stmt.where(_inside_unit(Team, filters.district, "district"))
     if filters.commune:
-        stmt = stmt.where(Team.commune_id == filters.commune)
+        stmt = stmt.where(_inside_unit(Team, filters.commune, "commune"))
     if filters.status:
         stmt = stmt.where(Team.status == filters.status)
     if filters.q:
@@ -265,10 +299,15 @@ def team_for_person(person: Person, team_id: Any) -> Team | None:
                                     Team))
 
 
-def villages_in_commune(commune_id: int) -> list[Any]:
+def villages_in_commune(commune_id: int, keep: int | None = None) -> list[Any]:
+    """The villages of a commune today (a village merged away has ended: not offered), and the
+    village `keep` (a team's own, even when it has ended)."""
+    from cdt.core.clock import today
+
     return db.session.execute(
         select(AdminUnit.id, AdminUnit.name, AdminUnit.code)
-        .where(AdminUnit.level == "village", AdminUnit.commune_id == commune_id, area_condition(AdminUnit))
+        .where(AdminUnit.level == "village", AdminUnit.commune_id == commune_id, area_condition(AdminUnit),
+               or_(valid_on(AdminUnit, today()), AdminUnit.id == (keep or 0)))
         .order_by(AdminUnit.code)
     ).all()
 
@@ -347,9 +386,9 @@ def member_select(filters: MemberFilters) -> Select:
     if condition is not None:
         stmt = stmt.where(condition)
     if filters.district:
-        stmt = stmt.where(Person.district_id == filters.district)
+        stmt = stmt.where(_inside_unit(Person, filters.district, "district"))
     if filters.commune:
-        stmt = stmt.where(Person.commune_id == filters.commune)
+        stmt = stmt.where(_inside_unit(Person, filters.commune, "commune"))
     if filters.youth_union is not None:
         stmt = stmt.where(Person.youth_union.is_(filters.youth_union))
     if filters.trained is not None:

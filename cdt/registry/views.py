@@ -119,8 +119,8 @@ def team(team_id: int):
     )
 
 
-def _team_form_choices(form: TeamForm, commune_id: int | None) -> None:
-    villages = queries.villages_in_commune(commune_id) if commune_id else []
+def _team_form_choices(form: TeamForm, commune_id: int | None, team: Team | None = None) -> None:
+    villages = queries.villages_in_commune(commune_id, team.village_id if team else None) if commune_id else []
     form.village_id.choices = options([("", "—")] + [(v.id, f"{v.name} ({v.code})") for v in villages])
 
 
@@ -165,7 +165,7 @@ def team_edit(team_id: int):
     team = get_in_area_or_404(Team, team_id)
     commune = _working_commune(team)
     form = TeamForm(obj=team)
-    _team_form_choices(form, commune.id if commune else None)
+    _team_form_choices(form, commune.id if commune else None, team)
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         status = _save(form, lambda: services.update_team(team, form.data_dict(), form.version_id.data))

@@ -75,10 +75,23 @@ def in_session_area(model: Any, ts: TrainingSession):
 
 # --- choices -------------------------------------------------------------------------------
 
+def extra_area_choices(ids: set[int], user: Any = None) -> list[tuple[int, str]]:
+    """(id, name) of the units with these ids that a session may serve in the user's area, whatever
+    their map (a session of an earlier map keeps its area)."""
+    return [(row.id, row.name) for row in db.session.execute(
+        select(AdminUnit.id, AdminUnit.name).where(AdminUnit.id.in_(ids),
+                                                   AdminUnit.level.in_(("province", "district", "commune")),
+                                                   area_condition(AdminUnit, _user(user))))]
+
+
 def area_choices(user: Any = None) -> list[tuple[int, str]]:
-    """Districts and communes (current) in the user's area, communes indented under their district.
+    """Districts and communes in the user's area on the map of that area (today's; an account of an
+    ended unit, e.g. an abolished district: its last day), communes indented under their district
+    (on the 2025 map, which has no districts: under their province).
 
     A province-level area (admin or a province coordinator) may also pick its province."""
+    from cdt.geo.within import placement_day, valid_on
+
     user = _user(user)
     levels = ["district", "commune"]
     if user.role == "admin" or (user.area is not None and user.area.level == "province"):
@@ -86,7 +99,8 @@ def area_choices(user: Any = None) -> list[tuple[int, str]]:
     rows = db.session.execute(
         select(AdminUnit.id, AdminUnit.name, AdminUnit.level, AdminUnit.province_id, AdminUnit.district_id,
                AdminUnit.code)
-        .where(AdminUnit.level.in_(levels), area_condition(AdminUnit, user))
+        .where(AdminUnit.level.in_(levels), area_condition(AdminUnit, user),
+               valid_on(AdminUnit, placement_day(user.area)))
         .order_by(AdminUnit.code)
     ).all()
     provinces = [r for r in rows if r.level == "province"]
@@ -94,10 +108,11 @@ def area_choices(user: Any = None) -> list[tuple[int, str]]:
     communes: dict[int | None, list] = {}
     for r in rows:
         if r.level == "commune":
-            communes.setdefault(r.district_id, []).append(r)
+            communes.setdefault(r.district_id if r.district_id is not None else ("p", r.province_id), []).append(r)
     choices: list[tuple[int, str]] = []
     for p in provinces:
         choices.append((p.id, p.name))
+        choices.extend((c.id, "\u2014 " + c.name) for c in communes.pop(("p", p.id), []))
     for d in districts:
         choices.append((d.id, d.name))
         choices.extend((c.id, "\u2014 " + c.name) for c in communes.pop(d.id, []))

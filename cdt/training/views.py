@@ -101,10 +101,18 @@ def sessions():
 
 
 def _session_form(ts: TrainingSession | None = None) -> SessionForm:
+    choices = queries.area_choices()
+    # Only units of the map of the user's area are offered; a unit of an earlier map in the area
+    # (the session's own when edited, or one a submitted form names) is still accepted.
+    offered = {value for value, _label in choices}
+    wanted = {ts.area_id if ts is not None else None,
+              to_int(request.form.get("area_id")) if request.method == "POST" else None} - {None} - offered
+    if wanted:
+        choices = [*queries.extra_area_choices(wanted), *choices]
     return SessionForm(
         obj=ts,
         topic_choices=queries.topic_choices(ts.topic_id if ts else None),
-        area_choices=queries.area_choices(),
+        area_choices=choices,
     )
 
 

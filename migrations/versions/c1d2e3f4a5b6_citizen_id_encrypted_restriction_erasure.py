@@ -11,7 +11,7 @@ The keys are read from the app's configuration (the environment; in development 
 folder). Converting existing citizen IDs without them is refused with a clear message.
 
 Revision ID: c1d2e3f4a5b6
-Revises: 0ecefe0348d6
+Revises: aa511cdfeb6d
 """
 import hashlib
 import hmac
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'c1d2e3f4a5b6'
-down_revision = '0ecefe0348d6'
+down_revision = 'aa511cdfeb6d'
 branch_labels = None
 depends_on = None
 
