@@ -42,6 +42,7 @@ def _attach() -> None:
     cdt_group.add_command(ops_cli.restore_command)
     cdt_group.add_command(api_cli.export_group)
     cdt_group.add_command(privacy_cli.holidays_group)
+    cdt_group.add_command(privacy_cli.privacy_group)
 
 
 # Our marker keywords besides Babel's own: _l (lazy_gettext) and ngettext_noop (plural messages of

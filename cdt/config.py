@@ -68,6 +68,41 @@ def secret_key(instance_path: str) -> str | None:
     return key
 
 
+def _instance_secret(instance_path: str, name: str, make) -> str:
+    """A secret generated once into the instance folder (0600), read back afterwards."""
+    path = Path(instance_path) / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def citizen_id_keys(instance_path: str) -> dict[str, str | None]:
+    """CDT_CITIZEN_ID_KEY (Fernet key(s), comma-separated: the first encrypts) and
+    CDT_CITIZEN_ID_HASH_KEY (the keyed hash's secret) from the environment; in development, when
+    unset, generated once into the instance folder (0600). Production must be given both
+    (cdt/ops/production.py refuses to start otherwise); see cdt/privacy/crypto.py."""
+    keys: dict[str, str | None] = {
+        "CDT_CITIZEN_ID_KEY": os.environ.get("CDT_CITIZEN_ID_KEY") or None,
+        "CDT_CITIZEN_ID_HASH_KEY": os.environ.get("CDT_CITIZEN_ID_HASH_KEY") or None,
+    }
+    if environment() == "production":
+        return keys
+    if not keys["CDT_CITIZEN_ID_KEY"]:
+        from cryptography.fernet import Fernet
+
+        keys["CDT_CITIZEN_ID_KEY"] = _instance_secret(instance_path, "citizen_id_key",
+                                                      lambda: Fernet.generate_key().decode())
+    if not keys["CDT_CITIZEN_ID_HASH_KEY"]:
+        keys["CDT_CITIZEN_ID_HASH_KEY"] = _instance_secret(instance_path, "citizen_id_hash_key",
+                                                           lambda: secrets.token_urlsafe(32))
+    return keys
+
+
 def limiter_storage() -> str:
     """Where log-in throttling counts: RATELIMIT_STORAGE_URI, else REDIS_URL, else per process."""
     return os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
@@ -89,6 +124,7 @@ def load(instance_path: str) -> dict:
     return {
         "CDT_ENV": environment(),
         "SECRET_KEY": secret_key(instance_path),
+        **citizen_id_keys(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
         "BABEL_DEFAULT_LOCALE": "vi",

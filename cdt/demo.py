@@ -27,6 +27,7 @@ from cdt.core.text import fold, vi_sort_key
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.units import load_units
+from cdt.privacy.crypto import columns_for
 from cdt.registry.names import rebuild_name_keys
 from cdt.training.topics import ensure_topics
 
@@ -273,7 +274,7 @@ def build_province(b: Builder, province: AdminUnit, communes: list[tuple], villa
                 person_id = b.add("person", {
                     "full_name": full_name, "search_name": fold(full_name), "sort_name": vi_sort_key(full_name), "birth_date": birth, "gender": gender,
                     "ethnicity": ethnicity, "phone": b.phone(province.id) if rng.random() < 0.9 else None,
-                    "citizen_id": b.citizen_id(birth, gender, province_code) if rng.random() < 0.6 else None,
+                    **columns_for(b.citizen_id(birth, gender, province_code) if rng.random() < 0.6 else None),
                     "youth_union": youth, "position": pos, "first_trained_on": None,
                     "province_id": province.id, "district_id": district_id, "commune_id": commune_id,
                     "created_at": datetime(2022, 12, 31), "updated_at": datetime(2022, 12, 31), "version_id": 1,

@@ -36,6 +36,9 @@ BASE_CONFIG = {
     "SECRET_KEY": "test-secret-key",
     "WTF_CSRF_ENABLED": False,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Fixed test keys of the citizen ID's encryption and keyed hash (cdt/privacy/crypto.py).
+    "CDT_CITIZEN_ID_KEY": "dGVzdC1jaXRpemVuLWlkLWtleS0wMTIzNDU2Nzg5YWI=",
+    "CDT_CITIZEN_ID_HASH_KEY": "test-citizen-id-hash-key-0123456789",
 }
 
 POSTGRES = os.environ.get("CDT_TEST_POSTGRES") == "1" and bool(os.environ.get("TEST_DATABASE_URL"))

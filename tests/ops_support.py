@@ -75,6 +75,12 @@ def server_env(database_url: str, *, secret_key: str, redis_url: str | None, imp
     })
     if redis_url:
         env["REDIS_URL"] = redis_url
+    # The citizen ID's keys (cdt/privacy/crypto.py; production needs them): the tests' fixed ones,
+    # which encrypted the test databases.
+    from tests.conftest import BASE_CONFIG
+
+    env["CDT_CITIZEN_ID_KEY"] = BASE_CONFIG["CDT_CITIZEN_ID_KEY"]
+    env["CDT_CITIZEN_ID_HASH_KEY"] = BASE_CONFIG["CDT_CITIZEN_ID_HASH_KEY"]
     return env
 
 

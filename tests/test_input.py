@@ -202,7 +202,7 @@ def test_citizen_id_in_other_digits_is_stored_in_ascii_and_caught_as_duplicate(a
     typed = in_digits("010 090 123 456", OTHER_DIGITS[script])
     assert _new(client, citizen_id=typed, phone="").status_code == 302
     with app.app_context():
-        assert db.session.scalar(select(Person.citizen_id).where(Person.full_name == "Nguyễn Văn Thử")) == CITIZEN_ID
+        assert db.session.scalar(select(Person).where(Person.full_name == "Nguyễn Văn Thử")).citizen_id == CITIZEN_ID
     # The same ID again, in ASCII and in each script: the duplicate page every time, no new row.
     for again in [CITIZEN_ID] + [in_digits(CITIZEN_ID, zero) for zero in OTHER_DIGITS.values()]:
         response = _new(client, citizen_id=again, phone="", full_name="Trần Văn Khác", birth_date="1985-01-01")

@@ -39,7 +39,7 @@ def failing_app(database_url):
 
     @app.get("/test/broken-query")
     def broken_query():
-        citizen_id = db.session.scalar(select(Person.citizen_id).where(Person.citizen_id.is_not(None)))
+        citizen_id = db.session.scalar(select(Person).where(Person.citizen_id.is_not(None)).limit(1)).citizen_id
         db.session.execute(text("SELECT * FROM no_such_table WHERE citizen_id = :cid AND phone = :phone"),
                            {"cid": citizen_id, "phone": NEW_PHONE})
         return "found"
@@ -52,7 +52,7 @@ def failing_app(database_url):
 
 def _citizen_id(app) -> str:
     with app.app_context():
-        return db.session.scalar(select(Person.citizen_id).where(Person.citizen_id.is_not(None)).order_by(Person.id))
+        return db.session.scalar(select(Person).where(Person.citizen_id.is_not(None)).order_by(Person.id)).citizen_id
 
 
 @pytest.fixture

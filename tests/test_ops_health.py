@@ -121,6 +121,9 @@ def test_production_starts_with_a_key_and_redis_and_never_generates_a_key(monkey
     monkeypatch.setenv("REDIS_URL", DEAD_REDIS)
     monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
     monkeypatch.setenv("CDT_IMPORT_FOLDER", str(tmp_path / "uploads"))
+    # The citizen ID's keys (cdt/privacy/crypto.py): production is given them, never generates them.
+    monkeypatch.setenv("CDT_CITIZEN_ID_KEY", BASE_CONFIG["CDT_CITIZEN_ID_KEY"])
+    monkeypatch.setenv("CDT_CITIZEN_ID_HASH_KEY", BASE_CONFIG["CDT_CITIZEN_ID_HASH_KEY"])
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     dispose(app)
     assert app.config["SECRET_KEY"] == GOOD_KEY
@@ -130,6 +133,9 @@ def test_production_starts_with_a_key_and_redis_and_never_generates_a_key(monkey
     from cdt import config
 
     assert config.secret_key(str(tmp_path)) is None and not (tmp_path / "secret_key").exists()
+    monkeypatch.delenv("CDT_CITIZEN_ID_KEY")
+    assert config.citizen_id_keys(str(tmp_path))["CDT_CITIZEN_ID_KEY"] is None
+    assert not (tmp_path / "citizen_id_key").exists()
 
 
 def test_an_unknown_cdt_env_is_refused(monkeypatch, database_url):

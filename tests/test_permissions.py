@@ -214,6 +214,13 @@ SPEC: dict[str, dict[str, Access]] = {
     "privacy.request_acknowledge": {"POST": write(*PRIVACY)},
     "privacy.request_extend": {"POST": write(*PRIVACY)},
     "privacy.request_close": {"POST": write(*PRIVACY)},
+    # personal data (issue 13): everyone who may see a person reads their complete record; the admin
+    # and the commune officer of the person's commune restrict and erase
+    "privacy.person_record_page": {"GET": read()},
+    "privacy.person_record_json": {"GET": read()},
+    "privacy.person_record_csv": {"GET": read()},
+    "privacy.person_restrict": {"POST": write(*REGISTRY_WRITERS)},
+    "privacy.person_erase": {"GET": read(*REGISTRY_WRITERS), "POST": write(*REGISTRY_WRITERS)},
 }
 
 # URL arguments that name area-scoped objects, and how to fill them.

@@ -2,6 +2,11 @@
 
 - `area_condition(model, user)` is the SQL condition that keeps rows of `model` inside
   the user's area today (`cdt.geo.within.within`, the one "inside a unit, on a date" rule).
+  For people it also applies the personal-data rules (cdt/privacy/rules.py `shown_to`: a
+  restricted person is shown only to the admin and the officer handling it; an erased one to no
+  one), so every people list, search and loader follows them.
+- `export_condition(model, user)`: area_condition and, for people, `exportable()` (what may
+  leave the registry in an export or the API).
 - `scoped(stmt, model, user)` adds it to a select.
 - `get_in_area_or_404(model, id)` is the loader every view uses for an object by id;
   `get_in_area(model, id)` the same answering None; `ids_in_area(model, ids)` which of some ids
@@ -18,7 +23,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, false, true
+from sqlalchemy import Select, and_, false, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from cdt.core.inputs import to_int
@@ -39,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "villages.manage": frozenset({"admin", "province_staff"}),
     # Consent and rights requests (issue 13): the commune officer of the person's commune and above.
     "privacy.manage": frozenset({"admin", "province_staff", "district_staff", "commune_officer"}),
+    # Restrict or erase a person's data (issue 13): the admin, the commune officer of their commune.
+    "privacy.erase": frozenset({"admin", "commune_officer"}),
     "citizen_id.read": frozenset(
         {"admin", "province_staff", "district_staff", "commune_officer"}
     ),
@@ -71,9 +78,28 @@ def area_condition(model: Any, user: Any = None) -> ColumnElement[bool]:
     """SQL condition keeping `model` rows inside the user's area (today).
 
     A model may define `area_condition_for(unit)` when "inside" means more than its
-    place (a training session serving a whole district is seen in each commune).
+    place (a training session serving a whole district is seen in each commune), and
+    `shown_to(user)` when some of its rows are hidden from some users whatever the area
+    (people: cdt/privacy/rules.py).
     """
     user = _user(user)
+    condition = _place_condition(model, user)
+    shown = getattr(model, "shown_to", None)
+    if shown is not None:
+        condition = and_(condition, shown(user))
+    return condition
+
+
+def export_condition(model: Any, user: Any = None) -> ColumnElement[bool]:
+    """area_condition, and for people the personal-data rule of what may be exported."""
+    condition = area_condition(model, user)
+    exportable = getattr(model, "exportable", None)
+    if exportable is not None:
+        condition = and_(condition, exportable())
+    return condition
+
+
+def _place_condition(model: Any, user: Any) -> ColumnElement[bool]:
     if not getattr(user, "is_authenticated", False):
         return false()
     if user.role == "admin":

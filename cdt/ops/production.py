@@ -32,6 +32,9 @@ def problems(config) -> list[str]:
     if storage.startswith("memory"):
         found.append("REDIS_URL (or RATELIMIT_STORAGE_URI) is not set: with several workers the log-in "
                      "throttle needs a shared Redis, e.g. REDIS_URL=redis://127.0.0.1:6379/0")
+    from cdt.privacy.crypto import key_problems
+
+    found += key_problems(config)  # the citizen ID is encrypted at rest: no key, no start
     return found
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from cdt.core import clock
@@ -57,3 +57,10 @@ class CloseForm(AppForm):
     outcome = TextAreaField(_l("What was done"), validators=[DataRequired(message=REQUIRED), Length(max=2000)],
                             render_kw={"rows": 3})
     closed_on = LocalDateField(_l("On"), validators=[Optional()], default=clock.today)
+
+
+class EraseForm(AppForm):
+    confirm = BooleanField(
+        _l("I understand: the person's name, birth date, phone and citizen ID are erased for good, "
+           "and cannot be restored."),
+        validators=[DataRequired(message=_l("Tick the box to confirm the erasure."))])

@@ -7,19 +7,53 @@ personal-data rules (restriction, withdrawn consent) are decided here and nowher
   is shown only to the admin and the officer handling the request);
 - `exportable()`: people who may leave the registry in an export or through the API (not
   those who withdrew consent, nor restricted people).
+
+`shown_to` is applied by cdt/auth/scope.py (`area_condition` for Person), the one place every
+people query goes through; `exportable` by the exports and the API (and scope's
+`export_condition`). An erased person (cdt/privacy/erasure.py) keeps a row (figures stay right)
+but is no one: left out of every list, search and export, for everyone.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, select, true
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import and_, exists, false, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 
+def _user(user: Any) -> Any:
+    if user is not None:
+        return user
+    return current_user if has_request_context() else None
+
+
 def shown_to(user: Any = None) -> ColumnElement[bool]:
-    """Condition on Person: the people `user` may see in lists and search."""
-    return true()
+    """Condition on Person: the people `user` may see in lists and search. A restricted person is
+    shown only to the admin and to the officer handling the restriction (who recorded it); an
+    erased person to no one."""
+    from cdt.registry.models import Person
+
+    user = _user(user)
+    not_erased = Person.erased_at.is_(None)
+    if getattr(user, "role", None) == "admin":
+        return not_erased
+    user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    handling = Person.restricted_by_id == user_id if user_id is not None else false()
+    return and_(not_erased, or_(Person.restricted_at.is_(None), handling))
+
+
+def is_shown_to(person: Any, user: Any = None) -> bool:
+    """`shown_to` for one loaded person (a team page lists its members through their memberships:
+    a person the user may not see is listed without name or phone, so the counts stay)."""
+    user = _user(user)
+    if person.erased_at is not None:
+        return False
+    if person.restricted_at is None or getattr(user, "role", None) == "admin":
+        return True
+    return bool(getattr(user, "is_authenticated", False)) and person.restricted_by_id == getattr(user, "id", None)
 
 
 def exportable(person: Any = None) -> ColumnElement[bool]:
@@ -28,8 +62,12 @@ def exportable(person: Any = None) -> ColumnElement[bool]:
 
     Not those who withdrew their consent (every consent record withdrawn, none given again);
     people whose consent is pending or given are exported. Figures (counts) never use it: the
-    coverage report counts members whatever their consent."""
-    return not_(consent_withdrawn(person))
+    coverage report counts members whatever their consent. Not restricted people (whoever
+    exports), nor erased ones."""
+    from cdt.registry.models import Person
+
+    target = Person if person is None else person
+    return and_(target.erased_at.is_(None), target.restricted_at.is_(None), not_(consent_withdrawn(person)))
 
 
 # --------------------------------------------------------------------------- consent states

@@ -5,7 +5,7 @@ cdt.privacy.services, render.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -16,12 +16,11 @@ from cdt.core.rules import RuleError, apply_rule_error
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.privacy import queries, services
+from cdt.privacy.blueprint import bp
 from cdt.privacy.forms import AcknowledgeForm, CloseForm, ConsentForm, ExtendForm, RequestForm, WithdrawForm
 from cdt.privacy.models import REQUEST_KIND_LABELS, REQUEST_STATUS_LABELS, PrivacyRequest
 from cdt.privacy.notice import NOTICE_DATE, NOTICE_VERSION, contact, notice_version
 from cdt.registry.models import Person
-
-bp = Blueprint("privacy", __name__)
 
 PER_PAGE = 25
 
@@ -224,3 +223,4 @@ def request_close(request_id: int):
                 _("Request closed."))
 
 
+from cdt.privacy import record_views  # noqa: E402,F401  (the complete record, restriction, erasure)

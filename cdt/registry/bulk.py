@@ -19,7 +19,9 @@ from cdt.core.bulk import insert_rows
 from cdt.core.text import fold, name_keys, vi_sort_key
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import place
+from cdt.privacy.crypto import columns_for
 from cdt.registry.models import Person, PersonNameKey
+from cdt.registry.rules import normalize_citizen_id
 from cdt.reports.stats import insert_memberships
 
 __all__ = ["insert_memberships", "insert_people", "new_person"]
@@ -33,6 +35,8 @@ def new_person(commune: AdminUnit, **values: Any) -> dict[str, Any]:
     for key, (validator, _options) in Person.__mapper__.validators.items():
         if key in values:
             values[key] = validator(None, key, values[key])
+    if "citizen_id" in values:  # stored encrypted, with its keyed hash (cdt/privacy/crypto.py)
+        values.update(columns_for(normalize_citizen_id(values.pop("citizen_id"))))
     ancestors = SimpleNamespace()
     place(ancestors, commune)
     return {**values, "search_name": fold(values["full_name"]), "sort_name": vi_sort_key(values["full_name"]),

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from cdt.core.clock import utcnow
@@ -116,6 +117,27 @@ class Team(AreaColumns, db.Model):
         return str(TEAM_STATUS_LABELS.get(self.status, self.status))
 
 
+def _citizen_id_hash_of(value):
+    """A compared value (a citizen ID, a list of them, None) as the keyed hash it is stored as."""
+    from cdt.privacy.crypto import blind_index
+    from cdt.registry.rules import normalize_citizen_id
+
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_citizen_id_hash_of(item) for item in value]
+    if isinstance(value, str):
+        return blind_index(normalize_citizen_id(value))
+    return value
+
+
+class _CitizenIdComparator(Comparator):
+    """`Person.citizen_id == x`, `.in_([...])`, `.is_(None)` in SQL compare the keyed hash."""
+
+    def operate(self, op, *other, **kwargs):
+        return op(self.expression, *[_citizen_id_hash_of(item) for item in other], **kwargs)
+
+
 class Person(AreaColumns, db.Model):
     """A volunteer, recorded once whatever the number of teams.
 
@@ -156,9 +178,20 @@ class Person(AreaColumns, db.Model):
     gender: Mapped[str] = mapped_column(String(6))
     ethnicity: Mapped[str] = mapped_column(String(20))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
-    citizen_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    # The citizen ID is never stored in plain text (Law 91/2025/QH15; cdt/privacy/crypto.py):
+    # `citizen_id_enc` holds it encrypted (Fernet), `citizen_id_hash` its keyed hash (HMAC-SHA256),
+    # which search and the duplicate rule compare (unique: one person per citizen ID). Read and
+    # write `person.citizen_id`; in a query `Person.citizen_id == value` compares the hash.
+    citizen_id_enc: Mapped[str | None] = mapped_column(Text)
+    citizen_id_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     youth_union: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     position: Mapped[str | None] = mapped_column(String(30))
+    # Restriction of processing (a person's request): shown only to the admin and the officer
+    # handling it (`restricted_by_id`), left out of lists, search and exports (cdt/privacy/rules.py).
+    restricted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    restricted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Erased (anonymised for good, cdt/privacy/erasure.py): no personal value is left on the row.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Date of the first held training session attended; NULL = never trained.
     # Maintained by the training feature whenever attendance or a session's status changes.
     first_trained_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -172,18 +205,87 @@ class Person(AreaColumns, db.Model):
 
     __mapper_args__ = {"version_id_col": version_id}
 
-    @validates("citizen_id", "phone")
+    @validates("phone")
     def _ascii_identifier(self, key: str, value: str | None) -> str | None:
         """Whatever path writes a person (forms, import, CLI, code to come), the identifiers are
         stored normalised, in ASCII digits, so the duplicate rules and unique indexes see them;
-        ValueError otherwise. The rules of registry/rules.py, run again (cheap when already done)."""
-        from cdt.registry.rules import normalize_citizen_id, normalize_phone
+        ValueError otherwise. The rules of registry/rules.py, run again (cheap when already done).
+        The citizen ID is normalised by its setter below."""
+        from cdt.registry.rules import normalize_phone
 
-        if key == "citizen_id":
-            return normalize_citizen_id(value)
         if value is None or (value.isascii() and _E164.fullmatch(value)):
             return value
         return normalize_phone(value)
+
+    @hybrid_property
+    def citizen_id(self) -> str | None:
+        """The plain citizen ID (decrypted); show it only to who may read it (`citizen_id_shown`)."""
+        from cdt.privacy.crypto import decrypt
+
+        return decrypt(self.citizen_id_enc)
+
+    @citizen_id.inplace.setter
+    def _citizen_id_setter(self, value: str | None) -> None:
+        from cdt.privacy.crypto import blind_index, encrypt
+        from cdt.registry.rules import normalize_citizen_id
+
+        value = normalize_citizen_id(value)
+        self.citizen_id_enc = encrypt(value)
+        self.citizen_id_hash = blind_index(value)
+
+    @citizen_id.inplace.comparator
+    @classmethod
+    def _citizen_id_comparator(cls) -> _CitizenIdComparator:
+        return _CitizenIdComparator(cls.citizen_id_hash)
+
+    @property
+    def citizen_id_masked(self) -> str:
+        """'••••••••4005': the last 4 digits, for who may not read the whole ID."""
+        from cdt.privacy.crypto import mask
+
+        return mask(self.citizen_id)
+
+    def citizen_id_shown(self, user=None) -> str:
+        """The citizen ID as `user` (default: the current user) may see it: whole or masked."""
+        from cdt.auth.scope import can
+
+        return (self.citizen_id or "") if can("citizen_id.read", user) else self.citizen_id_masked
+
+    @classmethod
+    def shown_to(cls, user):
+        """Which people `user` may see at all (cdt/auth/scope.py applies it to every people query)."""
+        from cdt.privacy.rules import shown_to
+
+        return shown_to(user)
+
+    @classmethod
+    def exportable(cls):
+        """Which people may leave the registry in an export (cdt/auth/scope.py `export_condition`)."""
+        from cdt.privacy.rules import exportable
+
+        return exportable()
+
+    @property
+    def shown(self) -> bool:
+        """Whether the current user may see this person (cdt/privacy/rules.py); a page listing a
+        team's members shows the others without name or phone."""
+        from cdt.privacy.rules import is_shown_to
+
+        return is_shown_to(self)
+
+    @property
+    def shown_name(self) -> str:
+        from flask_babel import gettext
+
+        return self.full_name if self.shown else gettext("(not shown: personal data restricted or erased)")
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.restricted_at is not None
 
     @property
     def gender_label(self) -> str:

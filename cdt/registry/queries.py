@@ -178,7 +178,8 @@ def _team_columns():
     attended = aliased(Membership, name="attended_m")
     leader_name = (
         select(Person.full_name).join(leader, leader.person_id == Person.id)
-        .where(leader.team_id == Team.id, leader.role == "leader", leader.left_on.is_(None))
+        .where(leader.team_id == Team.id, leader.role == "leader", leader.left_on.is_(None),
+               Person.shown_to(None))  # a restricted or erased leader is not named (cdt/privacy/rules.py)
         .limit(1).correlate(Team).scalar_subquery()
     )
     leader_id = (

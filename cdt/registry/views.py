@@ -107,7 +107,7 @@ def team(team_id: int):
             form.membership_id.label.text = _("New leader") if role == "leader" else _("New deputy leader")
             form.membership_id.choices = options(
                 [("", _("— choose —"))]
-                + [(m.id, f"{m.person.full_name} ({ROLE_LABELS[m.role]})" if m.role != "member" else m.person.full_name)
+                + [(m.id, f"{m.person.shown_name} ({ROLE_LABELS[m.role]})" if m.role != "member" else m.person.shown_name)
                    for m in current if m.role != role])
             if confirming == role:
                 form.membership_id.data = int_arg("member")

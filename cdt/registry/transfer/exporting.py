@@ -24,9 +24,10 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import Label
 
-from cdt.auth.scope import can
+from cdt.auth.scope import can, export_condition
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
+from cdt.privacy.crypto import decrypter
 from cdt.privacy.rules import exportable
 from cdt.registry import queries
 from cdt.registry.ethnicity import ETHNIC_GROUPS
@@ -131,7 +132,7 @@ def _member_statement(args) -> Any:
     stmt = (
         select(
             Person.id, Person.full_name, Person.gender, Person.birth_date, Person.ethnicity, Person.phone,
-            Person.youth_union, Person.position, Person.citizen_id, Person.first_trained_on,
+            Person.youth_union, Person.position, Person.citizen_id_enc, Person.first_trained_on,
             Membership.team_id, Membership.role, Membership.joined_on, Team.name.label("team_name"),
             Village.code.label("village_code"), Village.name.label("village_name"),
             Commune.code.label("commune_code"), Commune.name.label("commune_name"),
@@ -146,8 +147,9 @@ def _member_statement(args) -> Any:
         .join(Commune, Commune.id == func.coalesce(Team.commune_id, Person.commune_id))
         .outerjoin(District, District.id == case((Team.id.is_not(None), Team.district_id),
                                                  else_=Person.district_id))
-        # People who withdrew their consent never leave the registry in a file (issue 13).
-        .where(Person.id.in_(people), exportable())
+        # People who withdrew their consent, restricted or erased people never leave the registry in
+        # a file (issue 13): scope's export_condition = area + cdt/privacy/rules.py exportable().
+        .where(Person.id.in_(people), export_condition(Person))
     )
     if filters.village:
         stmt = stmt.where(Team.village_id == filters.village)
@@ -180,10 +182,10 @@ def member_rows(args, columns: list[ExportColumn], *, human: bool) -> Iterator[l
     else:
         labels = None
     stmt = _member_statement(args).execution_options(yield_per=YIELD_PER)
-    return _member_generator(stmt, with_citizen_id, labels)
+    return _member_generator(stmt, decrypter() if with_citizen_id else None, labels)
 
 
-def _member_generator(stmt, with_citizen_id: bool, labels) -> Iterator[list[Any]]:
+def _member_generator(stmt, decrypt, labels) -> Iterator[list[Any]]:
     # Rows are built positionally (no dict per row): this loop runs 400,000 times for the nation.
     phone = phone_for_export
     if labels is not None:
@@ -204,8 +206,8 @@ def _member_generator(stmt, with_citizen_id: bool, labels) -> Iterator[list[Any]
         row = [pid, full_name, gender, birth_date, ethnicity, phone(raw_phone), youth_union, position, team_id,
                team_name, role, village_code, village_name, commune_code, commune_name, district_code,
                district_name]
-        if with_citizen_id:
-            row.append(citizen_id)
+        if decrypt is not None:
+            row.append(decrypt(citizen_id))  # stored encrypted (cdt/privacy/crypto.py)
         row += (joined_on, trained, first_trained_on)
         yield row
 
@@ -244,7 +246,8 @@ def _team_statement(args) -> Any:
         .join(Commune, Commune.id == Team.commune_id)
         .outerjoin(District, District.id == Team.district_id)  # none on the 2025 map
         .outerjoin(leader, and_(leader.team_id == Team.id, leader.role == "leader", leader.left_on.is_(None)))
-        # A leader who withdrew their consent: the team is listed, the leader's name and phone are not.
+        # A leader who withdrew their consent, restricted or erased: the team is listed, the leader's
+        # name and phone are not.
         .outerjoin(leader_person, and_(leader_person.id == leader.person_id, exportable(leader_person)))
         .outerjoin(counts, counts.c.team_id == Team.id)
         .where(Team.id.in_(ids))
