@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import JSON, String, Text, inspect, select, text
 
 from cdt.audit.models import AuditEvent
-from cdt.core.text import fold
+from cdt.core.text import fold, vi_sort_key
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.privacy import crypto
@@ -148,6 +148,7 @@ def test_erasure_leaves_no_personal_value_anywhere_and_past_figures_unchanged(ap
         erased = db.session.get(Person, person_id)
         assert erased.erased_at is not None
         assert (erased.birth_date, erased.phone, erased.citizen_id_enc, erased.citizen_id_hash) == (None,) * 4
+        assert erased.sort_name == vi_sort_key(erased.full_name) != vi_sort_key(NAME)  # no key of the old name
         assert db.session.scalar(select(PersonNameKey).where(PersonNameKey.person_id == person_id)) is None
         needles = [NAME, fold(NAME), PHONE, PHONE[3:], "0979888777", "0979 888 777", cid, cid_hash,
                    BIRTH.isoformat(), BIRTH.strftime("%d/%m/%Y")]

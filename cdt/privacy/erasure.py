@@ -33,7 +33,7 @@ from sqlalchemy import text, update
 
 from cdt.audit.service import record
 from cdt.core.clock import utcnow
-from cdt.core.text import ascii_digits, fold
+from cdt.core.text import ascii_digits, fold, vi_sort_key
 from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.registry.models import Person
@@ -79,6 +79,7 @@ def _clear(person: Person) -> Erased:
     erased = Erased(person.full_name, person.phone, person.citizen_id)
     person.full_name = ERASED_NAME
     person.search_name = ""  # no name key is written for an empty name (cdt/registry/names.py)
+    person.sort_name = vi_sort_key(ERASED_NAME)  # the old key encodes the name, letter by letter
     person.birth_date = None
     person.phone = None
     person.citizen_id = None
