@@ -23,6 +23,7 @@ from cdt import create_app
 from cdt.config import ROOT
 from cdt.demo import DEMO_PASSWORD
 from cdt.extensions import db
+from tests.conftest import BASE_CONFIG
 
 CHROMIUM = os.environ.get("CDT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -90,6 +91,9 @@ def live_server(template_database, tmp_path):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
         "RATELIMIT_STORAGE_URI": "memory://",
         "WTF_CSRF_ENABLED": True,
+        # The template's citizen IDs are encrypted with the test keys: the server reads them with the same.
+        "CDT_CITIZEN_ID_KEY": BASE_CONFIG["CDT_CITIZEN_ID_KEY"],
+        "CDT_CITIZEN_ID_HASH_KEY": BASE_CONFIG["CDT_CITIZEN_ID_HASH_KEY"],
     })
     handler = _Errors()
     app.logger.addHandler(handler)

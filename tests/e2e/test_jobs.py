@@ -64,7 +64,9 @@ def test_commune_officer_adds_a_member(browse):
     page.locator('main form button[type="submit"]:not([name])').click()
     page.wait_for_load_state()
     assert re.search(r"/members/\d+$", page.url), page.url
-    assert page.get_by_role("alert").filter(has_text="Lò Thị Phương Thảo").is_visible()
+    assert page.get_by_role("alert").filter(has_text="Đã đăng ký Lò Thị Phương Thảo").is_visible()
+    # No consent chosen at registration: the person is pending, and the officer is told to print the form.
+    assert page.get_by_role("alert").filter(has_text="chưa đồng ý").is_visible()
     assert page.get_by_role("heading", name=re.compile("Lò Thị Phương Thảo")).is_visible()
     browse.check("member-saved")
     assert count(server, select(func.count()).select_from(Person)) == before + 1
