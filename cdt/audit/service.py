@@ -22,8 +22,9 @@ from cdt.core.transactions import transactional
 from cdt.extensions import db
 
 # Keys whose values are personal data: recorded as present, never with their value.
+# An uploaded file's name ("file") too: people name lists after a person ("ds-Lo-Thi-Thao.xlsx").
 PERSONAL_KEYS = frozenset({"full_name", "search_name", "birth_date", "phone", "citizen_id", "email",
-                           "q", "search", "address"})
+                           "q", "search", "address", "file"})
 WITHHELD = "[withheld]"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
