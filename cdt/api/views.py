@@ -18,7 +18,7 @@ from cdt.api import spec as s
 from cdt.api.spec import DATE, MONTH, UNIT_FILTER, Param, operation, paging, ref
 from cdt.api.spec import fields_param as declared_fields
 from cdt.audit.service import record_alone
-from cdt.auth.scope import area_condition, can, get_in_area
+from cdt.auth.scope import can, export_condition, get_in_area, scoped
 from cdt.core import clock
 from cdt.core.inputs import parse_day, to_int
 from cdt.extensions import csrf, db, limiter
@@ -26,7 +26,6 @@ from cdt.geo.models import LEVELS, AdminUnit, UnitSuccession
 from cdt.geo.queries import by_code, unit_in_area
 from cdt.geo.within import valid_on, within
 from cdt.ops.caching import conditional
-from cdt.privacy import rules
 from cdt.registry.models import Membership, Person, Team
 from cdt.training.models import Attendance, Invitation, TrainingSession, TrainingTopic
 
@@ -276,7 +275,7 @@ def units():
     their parent's code and the units they came from or went into (the 1 July 2025 reform)."""
     day = date_param("on") or clock.today()
     level = choice_param("level", LEVELS)
-    stmt = select(AdminUnit.id).where(area_condition(AdminUnit), valid_on(AdminUnit, day))
+    stmt = scoped(select(AdminUnit.id), AdminUnit).where(valid_on(AdminUnit, day))
     if level:
         stmt = stmt.where(AdminUnit.level == level)
     parent_code = (request.args.get("parent") or "").strip()
@@ -295,7 +294,7 @@ def units():
 def unit(code: str):
     """The unit this code names on `on` (a code is unique on a date, not forever); 404 outside your area."""
     day = date_param("on") or clock.today()
-    found = db.session.scalar(by_code(code[:32], day, area_condition(AdminUnit)))
+    found = unit_in_area(code[:32], day)
     if found is None:
         not_found()
     return json_response(_pick(_units([found.id])[0], fields_param(UNIT_FIELDS)), 1)
@@ -332,7 +331,7 @@ def _teams(ids: list[int]) -> list[dict]:
     response=s._page_of("Team"), tag="registry")
 def teams():
     """Teams inside the token owner's area, with their village, commune and current member count."""
-    stmt = select(Team.id).where(area_condition(Team))
+    stmt = scoped(select(Team.id), Team)
     unit_filter = unit_param()
     if unit_filter is not None:
         stmt = stmt.where(within(Team, unit_filter))
@@ -364,7 +363,7 @@ MEMBER_FIELDS = set(s.SCHEMAS["Member"]["properties"])
 def _people_condition():
     """People the caller may receive: in their area, shown to them, and exportable (not withdrawn
     consent, not restricted: cdt/privacy/rules.py)."""
-    return area_condition(Person), rules.shown_to(), rules.exportable()
+    return (export_condition(Person),)
 
 
 def _members(ids: list[int]) -> list[dict]:
@@ -466,7 +465,7 @@ def _sessions(ids: list[int]) -> list[dict]:
 def training_sessions():
     """Sessions serving a unit inside the token owner's area or containing it (as on the pages), with
     the number of people invited and attending."""
-    stmt = select(TrainingSession.id).where(area_condition(TrainingSession))
+    stmt = scoped(select(TrainingSession.id), TrainingSession)
     unit_filter = unit_param()
     if unit_filter is not None:
         stmt = stmt.where(within(TrainingSession, unit_filter))
