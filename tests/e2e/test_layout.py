@@ -140,3 +140,41 @@ def test_page_weight_in_the_browser(browse):
     for path, size in weights.items():
         assert 0 < size < 150 * 1024, f"{path}: {size} bytes"
     assert page is not None
+
+
+def _unit_links(page) -> list[str]:
+    """The breadcrumb links and the first few unit links of the page's tables."""
+    crumbs = page.get_by_role("navigation", name="Đường dẫn").get_by_role("link")
+    table = page.locator("main table a[href^='/units/']")
+    return ([crumbs.nth(i).get_attribute("href") for i in range(crumbs.count())]
+            + [table.nth(i).get_attribute("href") for i in range(min(table.count(), 3))])
+
+
+@pytest.mark.parametrize("username", ["admin", "province", "district", "commune", "commune2", "youth"])
+def test_no_dead_unit_link_from_each_demo_accounts_home(browse, username):
+    """Issue 17, item 4: from each demo account's home page and one level below it, every breadcrumb
+    and unit link opens a page (no dead link, no 403/404); the units above the account's area are
+    plain text, and one level down a breadcrumb leads back home."""
+    browse.login(username)
+    page = browse.page
+    home = page.url.split("?")[0]
+    links = _unit_links(page)
+    below = page.locator("main table a[href^='/units/']")
+    if below.count():
+        below.first.click()
+        page.wait_for_load_state()
+        browse.check("one-level-down")
+        down = _unit_links(page)
+        if username != "admin":  # admin's home is the country; a province has no unit above it
+            assert any(home.endswith(href.split("?")[0]) for href in down), (home, down)
+        links += down
+    if username.startswith("commune"):
+        # A commune officer's home: the province above is named in the breadcrumbs, not linked
+        # (the account may not open it), and the villages are not unit pages: no link at all.
+        crumbs = page.get_by_role("navigation", name="Đường dẫn")
+        assert "Lào Cai" in crumbs.inner_text() and links == []
+    else:
+        assert links, f"{username}: no unit link from {home}"
+    for href in dict.fromkeys(links):
+        response = page.goto(href)
+        assert response is not None and response.ok, f"{username}: {href}: {response and response.status}"
