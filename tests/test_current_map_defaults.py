@@ -4,7 +4,7 @@ day, e.g. the demo district account on old Bắc Hà 085); units that have ended
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -84,3 +84,23 @@ def test_team_form_does_not_offer_a_merged_away_village(app, client):
     assert any(names[v2.id] in label for label in edit)
     with app.app_context():
         assert db.session.scalar(select(AdminUnit.valid_to).where(AdminUnit.id == v2.id)) == date(2024, 2, 29)
+
+
+def test_invite_page_offers_the_communes_of_the_sessions_map(app, client, login_as):
+    """A session of today's Xã Bắc Hà (02839): the invite page offers that commune, not the old
+    communes it was formed from (Xã Bản Phố, 02866, until 2025-06-30)."""
+    from datetime import datetime
+
+    from cdt.core import clock
+    from tests.factories import gen_session, unit
+
+    with app.app_context():
+        today = clock.today()
+        session = gen_session(unit("02839"), status="planned",
+                              starts_at=datetime(today.year, today.month, today.day, 8) + timedelta(days=7))
+        session_id = session.id
+    login_as("admin")  # training.write: admin and youth coordinators
+    response = client.get(f"/training/{session_id}/invite/teams")
+    assert response.status_code == 200, response.status_code
+    communes = _options(response.get_data(as_text=True), "commune")
+    assert "Xã Bắc Hà" in communes and "Xã Bản Phố" not in communes

@@ -348,10 +348,16 @@ def session_warnings(ts: TrainingSession) -> list[str]:
 # --- inviting ------------------------------------------------------------------------------
 
 def invite_communes(ts: TrainingSession) -> list[AdminUnit]:
-    """Communes in both the user's area and the session's area."""
+    """Communes in both the user's area and the session's area, on the session's map: the communes
+    valid on its day (an area that ended before it: on the area's last day), never the old
+    communes a new commune was formed from."""
+    from cdt.geo.within import placement_day, valid_on
+
+    day = placement_day(ts.area, ts.starts_at.date())
     return db.session.scalars(
         select(AdminUnit)
-        .where(AdminUnit.level == "commune", area_condition(AdminUnit), in_session_area(AdminUnit, ts))
+        .where(AdminUnit.level == "commune", area_condition(AdminUnit), in_session_area(AdminUnit, ts),
+               valid_on(AdminUnit, day))
         .order_by(AdminUnit.name)
     ).all()
 
