@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from cdt.api.models import ApiToken
 from cdt.auth.models import User
 from cdt.core import clock
+from cdt.core.transactions import transactional
 from cdt.extensions import db
 
 PREFIX = "cdt_"
@@ -72,6 +73,16 @@ def revoke(token: ApiToken) -> None:
 def touch(token_id: int) -> None:
     """Note the token's last use (in the caller's transaction)."""
     db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=clock.utcnow()))
+
+
+@transactional
+def record_use(token_id: int, endpoint: str | None, status: int, rows: int | None) -> None:
+    """One call made with a token: its last use noted and an audit event (token, endpoint, status,
+    items; never a value), as one unit of work of its own."""
+    from cdt.audit.service import record
+
+    touch(token_id)
+    record("export", details={"what": f"api:{endpoint}", "token": token_id, "status": status, "rows": rows})
 
 
 def is_live(token: ApiToken) -> bool:

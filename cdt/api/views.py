@@ -17,7 +17,6 @@ from cdt.api import auth
 from cdt.api import spec as s
 from cdt.api.spec import DATE, MONTH, UNIT_FILTER, Param, operation, paging, ref
 from cdt.api.spec import fields_param as declared_fields
-from cdt.audit.service import record_alone
 from cdt.auth.scope import can, export_condition, get_in_area, scoped
 from cdt.core import clock
 from cdt.core.inputs import parse_day, to_int
@@ -80,11 +79,8 @@ def _audit(response: Response) -> Response:
         from cdt.api import tokens
 
         try:
-            tokens.touch(token.id)
-            record_alone("export", details={"what": f"api:{request.endpoint}", "token": token.id,
-                                            "status": response.status_code, "rows": g.get("api_count")})
+            tokens.record_use(token.id, request.endpoint, response.status_code, g.get("api_count"))
         except Exception:  # the answer is already made; a failed audit write is logged, not shown
-            db.session.rollback()
             from flask import current_app
 
             current_app.logger.exception("API audit event could not be recorded")
