@@ -97,21 +97,23 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import cdt.geo.views  # noqa: F401  (these four modules add their routes to the geo and registry blueprints)
+    import cdt.geo.village_views  # noqa: F401
+    import cdt.registry.transfer.views  # noqa: F401
+    import cdt.registry.views  # noqa: F401
     from cdt.api.pages import bp as api_pages_bp
     from cdt.api.views import bp as api_bp
     from cdt.audit.views import bp as audit_bp
     from cdt.auth.views import bp as auth_bp
     from cdt.core.views import bp as core_bp
-    from cdt.geo.blueprint import routes as geo_routes
+    from cdt.geo.blueprint import bp as geo_bp
     from cdt.ops.health import bp as ops_bp
     from cdt.outputs.views import bp as outputs_bp
     from cdt.privacy.views import bp as privacy_bp
-    from cdt.registry.blueprint import routes as registry_routes
+    from cdt.registry.blueprint import bp as registry_bp
     from cdt.reports.views import bp as reports_bp
     from cdt.training.views import bp as training_bp
 
-    registry_bp = registry_routes()
-    geo_bp = geo_routes()
     for bp in (core_bp, ops_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp,
                outputs_bp, api_bp, api_pages_bp, privacy_bp):
         app.register_blueprint(bp)

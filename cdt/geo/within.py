@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import and_, case, false, inspect, or_, select, true
 from sqlalchemy.sql import ColumnElement, FromClause
 
+from cdt.extensions import db
 from cdt.geo.models import AdminUnit, VillagePlace
 
 
@@ -83,8 +84,6 @@ def placement_day(unit: AdminUnit | None, on: date | None = None) -> date:
 def columns_hold(day: date) -> bool:
     """Whether the rows' ancestor columns hold the placement valid on `day`: no village placement
     begins after it (the columns hold the latest one)."""
-    from cdt.extensions import db
-
     later = db.session.scalar(select(VillagePlace.id).where(VillagePlace.valid_from > day).limit(1))
     return later is None
 
@@ -192,10 +191,10 @@ def _inside_by_columns(model: Any, column: Any, unit: AdminUnit, day: date) -> C
     if _table_name(model) == "person":
         # A person's place is a commune (the one that registered them), not dated: inside the unit
         # by that commune, or as a member of a team of a village placed in the unit on the day.
-        from cdt.registry.models import Membership, Team
-
-        in_teams = (select(Membership.person_id).join(Team, Team.id == Membership.team_id)
-                    .where(Team.village_id.in_(placed)))
+        # The registry's tables by name: geo sits below the registry and never imports its models.
+        membership, team = db.metadata.tables["membership"], db.metadata.tables["team"]
+        in_teams = (select(membership.c.person_id).join(team, team.c.id == membership.c.team_id)
+                    .where(team.c.village_id.in_(placed)))
         return or_(column == unit.id, _column(model, "id").in_(in_teams))
     return column == unit.id
 
@@ -206,8 +205,6 @@ def ancestor_ids(unit: AdminUnit, on: date | None = None) -> list[int]:
     ids: list[int] = []
     place: Any = unit
     if unit.level == "village" and not columns_hold(_day(on)):
-        from cdt.extensions import db
-
         dated = db.session.execute(select(VillagePlace.province_id, VillagePlace.district_id, VillagePlace.commune_id)
                                    .where(VillagePlace.village_id == unit.id, _dated(VillagePlace, _day(on)))
                                    .limit(1)).first()
