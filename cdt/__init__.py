@@ -53,11 +53,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_cli(app)
 
     from cdt import ops
-    from cdt.core import compression, security, templating
+    from cdt.core import compression, data_version, security, templating
 
     security.init_app(app)
     templating.init_app(app)
     compression.init_app(app)
+    data_version.init_app(app)
     ops.init_app(app)
 
     if not app.debug:
@@ -86,6 +87,7 @@ def _import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables."""
     import cdt.api.models  # noqa: F401
     import cdt.audit.models  # noqa: F401
+    import cdt.core.data_version  # noqa: F401
     import cdt.auth.models  # noqa: F401
     import cdt.geo.models  # noqa: F401
     import cdt.outputs.models  # noqa: F401

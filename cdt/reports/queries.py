@@ -36,6 +36,7 @@ from sqlalchemy import and_, case, func, literal, or_, select, text
 
 from cdt.auth.scope import area_condition, scoped
 from cdt.core.clock import today
+from cdt.core.data_version import cached
 from cdt.extensions import db
 from cdt.geo.models import LEVELS, AdminUnit
 from cdt.geo.within import columns_hold, place_column, placement_day, valid_on, within
@@ -341,17 +342,23 @@ def coverage(parent: AdminUnit | None, level: str, as_of: date | None = None,
     valid on `map_day` (default as_of: `map=` regroups one date's figures by another date's units)."""
     as_of = as_of or today()
     day = placement_day(parent, map_day or as_of)
-    _prepare()
-    fast = day == as_of and fast_path_applies(as_of, day)
-    stmt = coverage_statement(parent, level, as_of, period_from, period_to, fast=fast, map_day=day)
-    return [
-        CoverageRow(
-            unit_id=r[0], level=r[1], code=r[2], name=r[3], parent_code=r[4], villages=r[5], teams=r[6],
-            members=r[7], memberships=r[8], youth_union_members=r[9], leaders=r[10], trained_members=r[11],
-            sessions_held=r[12],
-        )
-        for r in db.session.execute(stmt)
-    ]
+
+    def compute() -> list[CoverageRow]:
+        _prepare()
+        fast = day == as_of and fast_path_applies(as_of, day)
+        stmt = coverage_statement(parent, level, as_of, period_from, period_to, fast=fast, map_day=day)
+        return [
+            CoverageRow(
+                unit_id=r[0], level=r[1], code=r[2], name=r[3], parent_code=r[4], villages=r[5], teams=r[6],
+                members=r[7], memberships=r[8], youth_union_members=r[9], leaders=r[10], trained_members=r[11],
+                sessions_held=r[12],
+            )
+            for r in db.session.execute(stmt)
+        ]
+
+    # Kept per state of the data (cdt/core/data_version.py); `today` is in the key through as_of.
+    key = (parent.id if parent is not None else None, level, as_of, period_from, period_to, day)
+    return cached("coverage", key, compute)
 
 
 def summary(unit: AdminUnit, as_of: date | None = None, period_from: date | None = None,
@@ -364,13 +371,17 @@ def country_summary(as_of: date | None = None, period_from: date | None = None,
                     period_to: date | None = None) -> CoverageRow:
     """The figures of everything loaded (the admin's view): the same aggregates, not grouped."""
     as_of = as_of or today()
-    _prepare()
-    r = db.session.execute(totals_statement(as_of, period_from, period_to, fast=fast_path_applies(as_of))).one()
-    return CoverageRow(
-        unit_id=0, level="country", code="", name="", parent_code=None, villages=r[0], teams=r[1],
-        members=r[2], memberships=r[3], youth_union_members=r[4], leaders=r[5], trained_members=r[6],
-        sessions_held=r[7],
-    )
+
+    def compute() -> CoverageRow:
+        _prepare()
+        r = db.session.execute(totals_statement(as_of, period_from, period_to, fast=fast_path_applies(as_of))).one()
+        return CoverageRow(
+            unit_id=0, level="country", code="", name="", parent_code=None, villages=r[0], teams=r[1],
+            members=r[2], memberships=r[3], youth_union_members=r[4], leaders=r[5], trained_members=r[6],
+            sessions_held=r[7],
+        )
+
+    return cached("country_summary", (as_of, period_from, period_to), compute)
 
 
 def totals_statement(as_of: date, period_from: date | None = None, period_to: date | None = None,
