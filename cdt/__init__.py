@@ -87,8 +87,8 @@ def _import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables."""
     import cdt.api.models  # noqa: F401
     import cdt.audit.models  # noqa: F401
-    import cdt.core.data_version  # noqa: F401
     import cdt.auth.models  # noqa: F401
+    import cdt.core.data_version  # noqa: F401
     import cdt.geo.models  # noqa: F401
     import cdt.outputs.models  # noqa: F401
     import cdt.privacy.models  # noqa: F401
