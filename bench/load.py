@@ -220,6 +220,11 @@ class Server:
                     "CDT_ENV": "production" if redis_url else "development", "GUNICORN_LOGLEVEL": "warning"})
         if redis_url:
             env["REDIS_URL"] = redis_url
+        # The citizen-ID keys the national demo was encrypted with: the environment's, else this
+        # checkout's development keys (instance/), as `flask cdt demo` used when building it.
+        from cdt.config import citizen_id_keys
+
+        env.update(citizen_id_keys(str(ROOT / "instance")))
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
                 [str(GUNICORN), "--config", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",

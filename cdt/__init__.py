@@ -99,8 +99,7 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import cdt.geo.views  # noqa: F401  (these four modules add their routes to the geo and registry blueprints)
-    import cdt.geo.village_views  # noqa: F401
+    import cdt.geo.village_views  # noqa: F401  (these three modules add their routes to the geo and registry blueprints)
     import cdt.registry.transfer.views  # noqa: F401
     import cdt.registry.views  # noqa: F401
     from cdt.api.pages import bp as api_pages_bp
@@ -113,10 +112,11 @@ def _register_blueprints(app: Flask) -> None:
     from cdt.outputs.views import bp as outputs_bp
     from cdt.privacy.views import bp as privacy_bp
     from cdt.registry.blueprint import bp as registry_bp
+    from cdt.reports.units import bp as units_bp
     from cdt.reports.views import bp as reports_bp
     from cdt.training.views import bp as training_bp
 
-    for bp in (core_bp, ops_bp, auth_bp, audit_bp, geo_bp, registry_bp, training_bp, reports_bp,
+    for bp in (core_bp, ops_bp, auth_bp, audit_bp, units_bp, geo_bp, registry_bp, training_bp, reports_bp,
                outputs_bp, api_bp, api_pages_bp, privacy_bp):
         app.register_blueprint(bp)
 

@@ -106,8 +106,8 @@ SPEC: dict[str, dict[str, Access]] = {
     # audit trail
     "audit.events": {"GET": read("admin", "province", scoped=False)},
     # units
-    "geo.units": {"GET": read(ok=(200, 302))},
-    "geo.unit": {"GET": read()},
+    "units.units": {"GET": read(ok=(200, 302))},
+    "units.unit": {"GET": read()},
     # village changes of a commune: admin and province staff (an ended commune: a redirect to its page)
     "geo.village_changes": {"GET": read("admin", "province", ok=(200, 302))},
     "geo.village_merge": {"GET": read("admin", "province", ok=(200, 302)), "POST": write("admin", "province")},

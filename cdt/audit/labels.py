@@ -282,6 +282,6 @@ class ObjectLinks:
         if event.object_type == "admin_unit" and event.object_id in self._units:
             code, valid_to = self._units[event.object_id]
             args = {"on": valid_to.isoformat()} if valid_to else {}
-            return Markup('<a href="{}">{} {}</a>').format(url_for("geo.unit", code=code, **args),
+            return Markup('<a href="{}">{} {}</a>').format(url_for("units.unit", code=code, **args),
                                                           object_label("admin_unit"), code)
         return _link(event.object_type, event.object_id)

@@ -16,8 +16,8 @@ bp = Blueprint("core", __name__)
 def index():
     area = current_user.area
     if area is None:
-        return redirect(url_for("geo.units"))
-    return redirect(url_for("geo.unit", code=area.code))
+        return redirect(url_for("units.units"))
+    return redirect(url_for("units.unit", code=area.code))
 
 
 @bp.post("/language")

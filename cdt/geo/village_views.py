@@ -35,7 +35,7 @@ def _commune_or_404(code: str):
 
 @bp.errorhandler(_Ended)
 def _to_unit_page(error: _Ended):
-    return redirect(url_for("geo.unit", code=error.unit.code, on=error.unit.valid_to.isoformat()))
+    return redirect(url_for("units.unit", code=error.unit.code, on=error.unit.valid_to.isoformat()))
 
 
 def _village_choices(commune) -> list[tuple[int, str]]:
@@ -88,55 +88,56 @@ def village_merge(code: str):
     return _page("merge.html", commune, form, plan=plan)
 
 
+def _village_change(code: str, form_class, template: str, apply, done: str, prepare=None):
+    """A change of one village chosen from the commune's (split, rename, move): the form, the
+    service call `apply(commune, form)`, its rule errors next to the fields, then the changes page."""
+    commune = _commune_or_404(code)
+    form = form_class()
+    form.village.choices = [("", _("Choose…")), *_village_choices(commune)]
+    if prepare is not None:
+        prepare(form, commune)
+    if form.validate_on_submit():
+        try:
+            apply(commune, form)
+            return _done(commune, done)
+        except RuleError as error:
+            apply_rule_error(form, error)
+    return _page(template, commune, form)
+
+
 @bp.route("/units/<code>/villages/split", methods=["GET", "POST"])
 @login_required
 @permission_required("villages.manage")
 def village_split(code: str):
-    commune = _commune_or_404(code)
-    form = SplitForm()
-    form.village.choices = [("", _("Choose…")), *_village_choices(commune)]
-    if form.validate_on_submit():
-        try:
-            service.split(commune, form.village.data, form.on.data, service.parse_names(form.names.data),
-                          form.name.data)
-            return _done(commune, _("The village was split."))
-        except RuleError as error:
-            apply_rule_error(form, error)
-    return _page("split.html", commune, form)
+    return _village_change(
+        code, SplitForm, "split.html",
+        lambda commune, form: service.split(commune, form.village.data, form.on.data,
+                                            service.parse_names(form.names.data), form.name.data),
+        _("The village was split."))
 
 
 @bp.route("/units/<code>/villages/rename", methods=["GET", "POST"])
 @login_required
 @permission_required("villages.manage")
 def village_rename(code: str):
-    commune = _commune_or_404(code)
-    form = RenameForm()
-    form.village.choices = [("", _("Choose…")), *_village_choices(commune)]
-    if form.validate_on_submit():
-        try:
-            service.rename(commune, form.village.data, form.on.data, form.name.data)
-            return _done(commune, _("The village was renamed."))
-        except RuleError as error:
-            apply_rule_error(form, error)
-    return _page("rename.html", commune, form)
+    return _village_change(
+        code, RenameForm, "rename.html",
+        lambda commune, form: service.rename(commune, form.village.data, form.on.data, form.name.data),
+        _("The village was renamed."))
 
 
 @bp.route("/units/<code>/villages/move", methods=["GET", "POST"])
 @login_required
 @permission_required("villages.manage")
 def village_move(code: str):
-    commune = _commune_or_404(code)
-    form = MoveForm()
-    form.village.choices = [("", _("Choose…")), *_village_choices(commune)]
-    form.target.choices = [("", _("Choose…")),
-                           *[(c.id, f"{c.name} ({c.code})") for c in service.communes_today(commune)]]
-    if form.validate_on_submit():
-        try:
-            service.move(commune, form.village.data, form.on.data, form.target.data)
-            return _done(commune, _("The village was moved."))
-        except RuleError as error:
-            apply_rule_error(form, error)
-    return _page("move.html", commune, form)
+    def targets(form, commune):
+        form.target.choices = [("", _("Choose…")),
+                               *[(c.id, f"{c.name} ({c.code})") for c in service.communes_today(commune)]]
+
+    return _village_change(
+        code, MoveForm, "move.html",
+        lambda commune, form: service.move(commune, form.village.data, form.on.data, form.target.data),
+        _("The village was moved."), prepare=targets)
 
 
 @bp.post("/units/<code>/villages/changes/<int:change_id>/undo")

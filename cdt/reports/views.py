@@ -8,14 +8,17 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
+from markupsafe import Markup
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from cdt.audit.service import record_alone
 from cdt.core import clock
+from cdt.core.data_version import cached
 from cdt.core.inputs import page_arg
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
 from cdt.core.templating import short_date
@@ -194,9 +197,16 @@ def coverage():
     if report.unit is not None and report.unit.level == "village":
         village_team = queries.village_team(report.unit, report.as_of)
     status = 200 if report.valid else 400
+    table = ""
+    if totals is not None and report.level:
+        # The table is most of the page's work (~400 formatted numbers): kept per data version,
+        # language, date and arguments, like the figures it shows.
+        key = (str(get_locale()), report.as_of, tuple(sorted(report.args(page=page).items())))
+        table = cached("coverage_table", key, lambda: Markup(render_template(
+            "reports/_coverage_table.html", report=report, totals=totals, rows=shown, sort=sort)))
     return render_template(
         "reports/coverage.html", report=report, form=form, totals=totals, rows=shown, row_count=len(rows),
-        sort=sort, page=page, pages=pages, village_team=village_team,
+        table=table, sort=sort, page=page, pages=pages, village_team=village_team,
         level_label=str(LEVEL_LABELS[report.level]) if report.level else "",
         unit_crumbs=breadcrumbs(report.unit) if report.unit is not None else [],
         report_crumb_args=_crumb_args(report),
