@@ -153,6 +153,9 @@ def load(instance_path: str) -> dict:
         # The API (cdt/api): requests a token may make (Flask-Limiter notation), the DHIS2 mapping file.
         "CDT_API_RATE_LIMIT": os.environ.get("CDT_API_RATE_LIMIT") or "120/minute",
         "CDT_DHIS2_MAPPING": os.environ.get("CDT_DHIS2_MAPPING") or None,
+        # Computed figures kept per data version (cdt/core/data_version.py): the longest an entry
+        # lives (changes made outside the app, e.g. in psql); 0: nothing is kept.
+        "CDT_RESULT_CACHE_SECONDS": _count("CDT_RESULT_CACHE_SECONDS", 600),
 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -187,3 +187,16 @@ def test_new_accounts_do_not_change_the_figures(app):
 ])
 def test_which_statements_change_the_figures(statement, changes):
     assert writes_figures(statement) is changes
+
+
+@pytest.mark.bare
+def test_keeping_is_set_from_the_environment(monkeypatch, database_url):
+    from cdt import create_app
+    from tests.conftest import BASE_CONFIG
+
+    monkeypatch.setenv("CDT_RESULT_CACHE_SECONDS", "0")
+    assert create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url}).extensions[
+        "cdt_result_cache"].seconds == 0
+    monkeypatch.setenv("CDT_RESULT_CACHE_SECONDS", "soon")
+    with pytest.raises(ValueError, match="CDT_RESULT_CACHE_SECONDS"):
+        create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})

@@ -174,6 +174,22 @@ def coverage():
         # An ended unit asked for a later date: its successors, each a link to its report.
         return render_template("reports/ended.html", unit=report.unit, successors=successors(report.unit),
                                report=report, args=report.args(unit=None, map=None)), 404
+    status = 200 if report.valid else 400
+    if report.valid:
+        # Everything below the breadcrumbs depends only on the arguments, the data, the language
+        # and the date: kept per data version (cdt/core/data_version.py), like its figures.
+        key = (str(get_locale()), report.as_of, tuple(sorted(request.args.items(multi=True))))
+        content = cached("coverage_page", key, lambda: _coverage_content(report))
+    else:
+        content = _coverage_content(report)
+    return render_template(
+        "reports/coverage.html", report=report, content=content,
+        unit_crumbs=breadcrumbs(report.unit) if report.unit is not None else [],
+        report_crumb_args=_crumb_args(report),
+    ), status
+
+
+def _coverage_content(report: Report) -> Markup:
     form = report.form
     form.by.choices = _levels_below(report.unit) or [SelectChoice(report.unit.level, report.unit.level_label)]
     totals = None
@@ -196,22 +212,12 @@ def coverage():
     village_team = None
     if report.unit is not None and report.unit.level == "village":
         village_team = queries.village_team(report.unit, report.as_of)
-    status = 200 if report.valid else 400
-    table = ""
-    if totals is not None and report.level:
-        # The table is most of the page's work (~400 formatted numbers): kept per data version,
-        # language, date and arguments, like the figures it shows.
-        key = (str(get_locale()), report.as_of, tuple(sorted(report.args(page=page).items())))
-        table = cached("coverage_table", key, lambda: Markup(render_template(
-            "reports/_coverage_table.html", report=report, totals=totals, rows=shown, sort=sort)))
-    return render_template(
-        "reports/coverage.html", report=report, form=form, totals=totals, rows=shown, row_count=len(rows),
-        table=table, sort=sort, page=page, pages=pages, village_team=village_team,
+    return Markup(render_template(
+        "reports/_coverage_body.html", report=report, form=form, totals=totals, rows=shown, row_count=len(rows),
+        sort=sort, page=page, pages=pages, village_team=village_team,
         level_label=str(LEVEL_LABELS[report.level]) if report.level else "",
-        unit_crumbs=breadcrumbs(report.unit) if report.unit is not None else [],
-        report_crumb_args=_crumb_args(report),
         gap_kinds=queries.GAP_KINDS, gap_titles=GAP_TITLES,
-    ), status
+    ))
 
 
 def _crumb_args(report: Report) -> dict:
