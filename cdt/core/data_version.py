@@ -32,6 +32,7 @@ from flask import current_app
 from sqlalchemy import String, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import Pool
 
 from cdt.extensions import db
 
@@ -49,6 +50,7 @@ _TARGET = re.compile(
     r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+[\"`]?(\w+)",
     re.IGNORECASE)
 _CHANGED = "cdt_data_changed"
+_TOKEN = "cdt_data_version"
 MAX_ENTRIES = 256
 MAX_ROWS = 5000  # a result with more rows than this (a nation by village) is not kept
 
@@ -88,6 +90,12 @@ def _note_change(conn, cursor, statement, parameters, context, executemany) -> N
 @event.listens_for(Engine, "rollback")
 def _forget_change(conn) -> None:
     conn.info.pop(_CHANGED, None)
+    conn.info.pop(_TOKEN, None)
+
+
+@event.listens_for(Pool, "checkin")
+def _forget_token(dbapi_connection, connection_record) -> None:
+    connection_record.info.pop(_TOKEN, None)
 
 
 @event.listens_for(Engine, "commit")
@@ -95,6 +103,7 @@ def _new_token(conn) -> None:
     """Just before the commit: a new token, in the same transaction as the change (the raw
     cursor: no event of its own). On PostgreSQL inside a savepoint, so that a database without
     the table (a migration in progress) still commits."""
+    conn.info.pop(_TOKEN, None)
     if not conn.info.pop(_CHANGED, False):
         return
     update = f"UPDATE data_version SET token = '{secrets.token_hex(16)}' WHERE id = 1"
@@ -118,8 +127,12 @@ def _new_token(conn) -> None:
 
 
 def token() -> str | None:
-    """The current data version (None: no row, nothing is cached)."""
-    return db.session.scalar(select(DataVersion.token).where(DataVersion.id == 1))
+    """The current data version (None: no row, nothing is cached), read once a transaction (a
+    page asks several times; the commit, the rollback and the connection's return forget it)."""
+    info = db.session.connection().info
+    if _TOKEN not in info:
+        info[_TOKEN] = db.session.scalar(select(DataVersion.token).where(DataVersion.id == 1))
+    return info[_TOKEN]
 
 
 class ResultCache:
