@@ -512,9 +512,9 @@ def coverage():
     cdt/reports/queries.py); percentages are numbers, blanks are null."""
     from cdt.geo.queries import successors
     from cdt.reports import queries
-    from cdt.reports.views import _parse  # the page's own parsing: same parameters, same errors
+    from cdt.reports.params import parse_report  # the page's own parsing: same parameters, same errors
 
-    report = _parse()
+    report = parse_report()
     if report.ended:
         after = ", ".join(f"{u.code} {u.name}" for u in successors(report.unit))
         not_found(_("This unit had ended by that date; its successors: %(units)s.", units=after or "-"))

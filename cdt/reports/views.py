@@ -5,8 +5,6 @@ call cdt.reports.queries (the one definition of the figures), render or export.
 """
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -21,14 +19,12 @@ from cdt.core import clock
 from cdt.core.data_version import cached
 from cdt.core.inputs import page_arg
 from cdt.core.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, write_csv, write_xlsx
-from cdt.core.templating import short_date
 from cdt.extensions import db
 from cdt.geo.models import LEVEL_DEPTH, LEVEL_LABELS, LEVELS, AdminUnit
-from cdt.geo.queries import breadcrumbs, ended, levels_on, successors, unit_arg_or_area, unit_in_area_or_404
-from cdt.geo.within import placement_day
+from cdt.geo.queries import breadcrumbs, successors, unit_in_area_or_404
 from cdt.ops.caching import conditional
 from cdt.reports import queries
-from cdt.reports.forms import CoverageFilterForm
+from cdt.reports.params import Report, default_unit, parse_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -74,73 +70,6 @@ GAP_TITLES = {
 }
 
 
-class Report:
-    """The parsed, validated parameters of a coverage request."""
-
-    def __init__(self, form: CoverageFilterForm, unit: AdminUnit | None, level: str | None, as_of: date):
-        self.form = form
-        self.unit = unit
-        self.level = level
-        self.as_of = as_of
-        self.period_from = form.period_from.data
-        self.period_to = form.period_to.data
-        self.map_day = form.map_day.data  # None: the map valid on as_of
-        self.ended = False  # the code names a unit that had ended by the report's date
-
-    def args(self, **overrides) -> dict:
-        """Query arguments that reproduce this report (for links), with overrides."""
-        args = {
-            "unit": self.unit.code if self.unit else None,
-            "by": request.args.get("by") or None,
-            "as_of": request.args.get("as_of") or None,
-            "from": request.args.get("from") or None,
-            "to": request.args.get("to") or None,
-            "map": request.args.get("map") or None,
-            "sort": request.args.get("sort") or None,
-        }
-        args.update(overrides)
-        return {k: v for k, v in args.items() if v}
-
-
-def _default_unit() -> AdminUnit | None:
-    """The user's area; None (everything loaded) for an admin without one."""
-    return unit_arg_or_area(None)
-
-
-def _parse() -> Report:
-    """Read the filter from the query string; 404 for a unit outside the user's area. A unit code
-    is read on the report's map date (`map`, else `as_of`, else today): a code is unique on a date."""
-    form = CoverageFilterForm(formdata=request.args)
-    valid = form.validate()
-    as_of = form.as_of.data or clock.today()
-    day = form.map_day.data or as_of
-    code = (request.args.get("unit") or "").strip()
-    unit = unit_in_area_or_404(code, day) if code else _default_unit()
-    level = None
-    child = unit.child_level if unit is not None else "province"
-    if valid:
-        level = form.by.data or child
-        if level is not None and unit is not None and LEVEL_DEPTH[level] <= unit.depth:
-            form.by.errors.append(_("Choose a level below %(unit)s.", unit=unit.name))
-            valid = False
-        elif level is not None:
-            existing = levels_on(placement_day(unit, day))
-            if level not in existing:
-                form.by.errors.append(_(
-                    "There is no %(level)s on the map of %(date)s; choose one of: %(levels)s.",
-                    level=str(LEVEL_LABELS[level]).lower(), date=short_date(placement_day(unit, day)),
-                    levels=", ".join(str(LEVEL_LABELS[lv]).lower() for lv in existing)))
-                valid = False
-    if not valid:
-        level = None
-    report = Report(form, unit, level, as_of)
-    report.valid = valid
-    report.child_level = child
-    report.ended = bool(code) and unit is not None and ended(unit, day)
-    return report
-
-
-
 def _sorted(rows: list, sort: str) -> tuple[list, str]:
     """Rows sorted by a key of SORTS ("-key" descending) or "worst" (weakest first)."""
     if sort == "worst":
@@ -169,7 +98,7 @@ def _levels_below(unit: AdminUnit | None) -> list[SelectChoice]:
 @bp.get("/coverage")
 @login_required
 def coverage():
-    report = _parse()
+    report = parse_report()
     if report.ended:
         # An ended unit asked for a later date: its successors, each a link to its report.
         return render_template("reports/ended.html", unit=report.unit, successors=successors(report.unit),
@@ -260,7 +189,7 @@ def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
 @login_required
 def coverage_csv():
     """Exactly the columns of `flask cdt report coverage --format csv`."""
-    report = _parse()
+    report = parse_report()
     rows = _export_rows(report)
     values = [[row.csv_values()[key] for key in queries.CSV_COLUMNS] for row in rows]
     data = write_csv(queries.CSV_COLUMNS, values)
@@ -273,7 +202,7 @@ def coverage_csv():
 @login_required
 def coverage_xlsx():
     """The page's columns, headers in the user's language, formula-safe."""
-    report = _parse()
+    report = parse_report()
     rows = _export_rows(report)
     level_names = {level: str(label) for level, label in LEVEL_LABELS.items()}
     values = []
@@ -303,7 +232,7 @@ def coverage_xlsx():
 @login_required
 def gaps():
     code = (request.args.get("unit") or "").strip()
-    unit = unit_in_area_or_404(code) if code else _default_unit()
+    unit = unit_in_area_or_404(code) if code else default_unit()
     kind = request.args.get("kind")
     if kind is not None and kind not in queries.GAP_KINDS:
         abort(404)
