@@ -185,7 +185,24 @@ def cached(name: str, args: tuple, compute: Callable[[], T]) -> T:
     found, value = cache.get(key)
     if not found:
         value = compute()
-        if not (isinstance(value, list) and len(value) > MAX_ROWS):
+        if _rows(value) <= MAX_ROWS:
             cache.put(key, value)
-    # The rows hold numbers and strings only: a shallow copy each keeps the kept ones unchanged.
-    return [copy.copy(row) for row in value] if isinstance(value, list) else copy.copy(value)
+    return _copy(value)
+
+
+def _rows(value) -> int:
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, tuple):
+        return sum(_rows(item) for item in value)
+    return 1
+
+
+def _copy(value):
+    """A copy a caller may change (sort a list, set a row's field) without changing the kept value:
+    lists and tuples copied with a shallow copy of each item (rows of numbers and strings)."""
+    if isinstance(value, list):
+        return [copy.copy(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_copy(item) for item in value)
+    return copy.copy(value)

@@ -5,7 +5,6 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
-
 from flask import Flask, current_app, g, request
 from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l

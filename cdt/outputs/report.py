@@ -31,6 +31,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, literal_column, or_, select
 
+from cdt.core.clock import today
+from cdt.core.data_version import cached
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import place_column, valid_on, within
@@ -297,7 +299,14 @@ def row_units(unit: AdminUnit | None, level: str, first: str, last: str) -> list
 def outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicators: list[Indicator]
             ) -> tuple[list[OutputRow], OutputRow]:
     """The rows under `unit` and the unit's own total row (the sum of every group, not only of the
-    rows shown): a fixed number of statements whatever the size."""
+    rows shown): a fixed number of statements whatever the size; kept per data version
+    (cdt/core/data_version.py)."""
+    key = (unit.id if unit is not None else None, level, first, last, tuple(i.id for i in indicators), today())
+    return cached("outputs", key, lambda: _outputs(unit, level, first, last, indicators))
+
+
+def _outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicators: list[Indicator]
+             ) -> tuple[list[OutputRow], OutputRow]:
     ids = [i.id for i in indicators]
     rows = row_units(unit, level, first, last)
     counts = reporting_counts(unit, level, first, last)
@@ -324,7 +333,13 @@ def outputs(unit: AdminUnit | None, level: str, first: str, last: str, indicator
 
 
 def trend(unit: AdminUnit | None, indicator_id: int, first: str, last: str) -> list[tuple[str, int, int, int]]:
-    """(month, value, expected, reported) for each month of the range, for the whole unit: three statements."""
+    """(month, value, expected, reported) for each month of the range, for the whole unit: three
+    statements, kept per data version."""
+    key = (unit.id if unit is not None else None, indicator_id, first, last, today())
+    return cached("outputs_trend", key, lambda: _trend(unit, indicator_id, first, last))
+
+
+def _trend(unit: AdminUnit | None, indicator_id: int, first: str, last: str) -> list[tuple[str, int, int, int]]:
     # grouped by the unit's own level (or by province for the nation): the index's order
     _by_key, expected = expected_counts(unit, unit.level if unit is not None else "province", first, last)
     day = map_day(last)
