@@ -7,7 +7,7 @@ synthetic national set made in SQL: every team active in each of the last MONTHS
 values. Then times, RUNS runs each after a warm-up, median and 95th percentile:
 
 - the report (`cdt.outputs.report.outputs`: what the page, the exports and the CLI call) for the
-  nation by province and for Lào Cai (10) by commune, for the last month and for the last 12 months;
+  nation by province and for Lào Cai (15) by commune, for the last month and for the last 12 months;
 - the bare SQL aggregate next to it (the value sums and the reporting counts, compiled SELECTs
   through the DB-API cursor);
 - the commune officer's month entry page (`GET /outputs/entry`, rendered, logged in), for a
@@ -150,12 +150,14 @@ def measure(app, runs: int) -> None:
         last = periods.last_month()
         year_first = periods.shift(last, -11)
         indicators = queries.indicators_for(None, year_first, last)
-        lao_cai = db.session.scalar(select(AdminUnit).where(AdminUnit.code == "10", AdminUnit.level == "province"))
+        from cdt.geo.queries import unit_by_code
+
+        lao_cai = unit_by_code("15", level="province")  # today's Lào Cai (old Lào Cai and Yên Bái)
         cases = [
             ("nation by province, a month", None, "province", last, last),
             ("nation by province, 12 months", None, "province", year_first, last),
-            ("Lào Cai by commune, a month", lao_cai, "commune", last, last),
-            ("Lào Cai by commune, 12 months", lao_cai, "commune", year_first, last),
+            ("Lào Cai (15) by commune, a month", lao_cai, "commune", last, last),
+            ("Lào Cai (15) by commune, 12 months", lao_cai, "commune", year_first, last),
         ]
         print(f"{'case':<34} {'report median':>14} {'p95':>8} {'bare SQL median':>16} {'p95':>8} {'kept median':>12}")
         raw = db.session.connection().connection.driver_connection
