@@ -37,7 +37,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, false, inspect, or_, select, true
+from sqlalchemy import and_, case, false, func, inspect, or_, select, true
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from cdt.extensions import db
@@ -84,8 +84,10 @@ def placement_day(unit: AdminUnit | None, on: date | None = None) -> date:
 def columns_hold(day: date) -> bool:
     """Whether the rows' ancestor columns hold the placement valid on `day`: no village placement
     begins after it (the columns hold the latest one)."""
-    later = db.session.scalar(select(VillagePlace.id).where(VillagePlace.valid_from > day).limit(1))
-    return later is None
+    # max() reads the end of the valid_from index whatever the planner's statistics (a filtered
+    # LIMIT 1 scanned all ~160,000 placements on PostgreSQL before ANALYZE: ~15 ms a call).
+    latest = db.session.scalar(select(func.max(VillagePlace.valid_from)))
+    return latest is None or latest <= day
 
 
 def _dated(place: Any, day: date) -> ColumnElement[bool]:

@@ -39,7 +39,7 @@ def rebuild() -> int:
         connection.execute(text("LOCK TABLE team_stat IN EXCLUSIVE MODE"))
         # Right after a bulk load the planner has no statistics and would scan membership once per
         # team (the national recount ran >15 min); with them it is index lookups.
-        connection.execute(text("ANALYZE team, membership, person"))
+        connection.execute(text("ANALYZE team, membership, person, admin_unit, village_place"))
     for statement in rebuild_sql(dialect):
         connection.execute(text(statement))
     return db.session.scalar(select(func.count()).select_from(TeamStat))
