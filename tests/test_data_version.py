@@ -200,3 +200,26 @@ def test_keeping_is_set_from_the_environment(monkeypatch, database_url):
     monkeypatch.setenv("CDT_RESULT_CACHE_SECONDS", "soon")
     with pytest.raises(ValueError, match="CDT_RESULT_CACHE_SECONDS"):
         create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+
+
+@pytest.mark.bare
+def test_kept_pages_follow_each_users_own_area(app, client, login_as):
+    """/reports/coverage without `unit=` is each user's own area: a page kept for one user is never
+    shown to another whose area differs (the admin: all provinces)."""
+    with app.app_context():
+        gen_team(gen_village(unit(NEW_BAC_HA)), members=2)
+        province = create_user("province_staff", unit("15")).username
+        officer = create_user("commune_officer", unit(NEW_BAC_HA)).username
+
+    def heading(username: str) -> str:
+        login_as(username)
+        page = client.get("/reports/coverage")
+        assert page.status_code == 200
+        client.post("/logout")
+        return page.get_data(as_text=True).split("<h1", 1)[1].split("</h1>", 1)[0]
+
+    assert "Tỉnh Lào Cai" in heading(province)
+    assert "Xã Bắc Hà" in heading(officer)
+    assert "Tỉnh Lào Cai" not in heading(officer)
+    assert "Tỉnh Lào Cai" in heading(province)
+    assert "Tất cả các tỉnh" in heading("admin")

@@ -105,9 +105,11 @@ def coverage():
                                report=report, args=report.args(unit=None, map=None)), 404
     status = 200 if report.valid else 400
     if report.valid:
-        # Everything below the breadcrumbs depends only on the arguments, the data, the language
-        # and the date: kept per data version (cdt/core/data_version.py), like its figures.
-        key = (str(get_locale()), report.as_of, tuple(sorted(request.args.items(multi=True))))
+        # Everything below the breadcrumbs depends only on the unit, the arguments, the data, the
+        # language and the date: kept per data version (cdt/core/data_version.py), like its figures.
+        # The unit is in the key: without `unit=` each user's report is of their own area.
+        key = (str(get_locale()), report.as_of, report.unit.id if report.unit is not None else None, report.level,
+               tuple(sorted(request.args.items(multi=True))))
         content = cached("coverage_page", key, lambda: _coverage_content(report))
     else:
         content = _coverage_content(report)
