@@ -2,9 +2,10 @@
 
 On the Lào Cai demo (1,562 teams, 7,363 people), times two files of new synthetic people:
 
-- a 20,000-row file (the upload limit, MAX_ROWS) for one commune (default 02866, Bản Phố: its 10
-  villages, so ~2,000 new members per team);
-- a 7,363-row file (the size of the whole Lào Cai demo list) for another commune (default 02869).
+- a 20,000-row file (the upload limit, MAX_ROWS) for one commune of today's map (default 02839,
+  Xã Bắc Hà: its 63 villages, so ~320 new members per team);
+- a 7,363-row file (the size of the whole Lào Cai demo list) for another commune (default 02647,
+  Phường Lào Cai).
 
 For each file it prints the seconds of the preview (`prepare`, what the upload page runs), of the
 write (`commit`), and of a confirmation as the web page runs it (the file checked again, then
@@ -120,8 +121,11 @@ def run(url: str, label: str, cases: list[tuple[str, str, int, str, str]]) -> li
     from sqlalchemy import func, select, text
 
     from cdt import create_app
+    from cdt.core.clock import today
     from cdt.extensions import db
     from cdt.geo.models import AdminUnit
+    from cdt.geo.queries import unit_by_code
+    from cdt.geo.within import valid_on
     from cdt.registry.models import Membership
     from cdt.registry.transfer.importing import commit, prepare
     from cdt.reports.models import COLUMNS, _select
@@ -131,10 +135,10 @@ def run(url: str, label: str, cases: list[tuple[str, str, int, str, str]]) -> li
     with app.app_context(), app.test_request_context("/"):
         dialect = db.engine.dialect.name
         for name, commune_code, rows, phone_prefix, tag in cases:
-            commune = db.session.scalar(select(AdminUnit).where(AdminUnit.code == commune_code,
-                                                                AdminUnit.level == "commune"))
+            commune = unit_by_code(commune_code, level="commune")  # the commune this code names today
             villages = list(db.session.scalars(select(AdminUnit.code).where(
-                AdminUnit.parent_id == commune.id, AdminUnit.level == "village").order_by(AdminUnit.code)))
+                AdminUnit.commune_id == commune.id, AdminUnit.level == "village",
+                valid_on(AdminUnit, today())).order_by(AdminUnit.code)))
             data = synthetic_file(rows, villages, tag, phone_prefix)
             before = db.session.scalar(select(func.count()).select_from(Membership))
             db.session.commit()
@@ -170,9 +174,10 @@ def run(url: str, label: str, cases: list[tuple[str, str, int, str, str]]) -> li
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=20_000, help="rows of the big file (default 20,000)")
-    parser.add_argument("--commune", default="02866", help="commune of the big file (default 02866, Bản Phố)")
+    parser.add_argument("--commune", default="02839",
+                        help="commune of the big file, read on today's map (default 02839, Xã Bắc Hà)")
     parser.add_argument("--laocai-rows", type=int, default=7_363)
-    parser.add_argument("--laocai-commune", default="02869")
+    parser.add_argument("--laocai-commune", default="02647", help="today's Phường Lào Cai by default")
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
                         help="a PostgreSQL URL whose server may get a scratch database (default TEST_DATABASE_URL)")
     parser.add_argument("--no-sqlite", action="store_true")
