@@ -223,3 +223,23 @@ def test_kept_pages_follow_each_users_own_area(app, client, login_as):
     assert "Tỉnh Lào Cai" not in heading(officer)
     assert "Tỉnh Lào Cai" in heading(province)
     assert "Tất cả các tỉnh" in heading("admin")
+
+
+@pytest.mark.bare
+def test_a_connection_in_autocommit_mode_changes_the_token_too(app, database_url):
+    from sqlalchemy import create_engine
+
+    with app.app_context():
+        before = data_version.token()
+        db.session.rollback()
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE team SET name = name WHERE id = -1"))
+        with engine.begin() as conn:  # a statement on a database without the table is no error
+            conn.execute(text("CREATE TABLE scratch_no_figures (id INTEGER)"))
+            conn.execute(text("DROP TABLE scratch_no_figures"))
+    finally:
+        engine.dispose()
+    with app.app_context():
+        assert data_version.token() != before

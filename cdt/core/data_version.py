@@ -107,9 +107,10 @@ def _new_token(conn) -> None:
     if not conn.info.pop(_CHANGED, False):
         return
     update = f"UPDATE data_version SET token = '{secrets.token_hex(16)}' WHERE id = 1"
-    cursor = conn.connection.dbapi_connection.cursor()
+    raw = conn.connection.dbapi_connection
+    cursor = raw.cursor()
     try:
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql" and not getattr(raw, "autocommit", False):
             cursor.execute("SAVEPOINT cdt_data_version")
             try:
                 cursor.execute(update)
@@ -118,9 +119,11 @@ def _new_token(conn) -> None:
             else:
                 cursor.execute("RELEASE SAVEPOINT cdt_data_version")
         else:
+            # SQLite (a failed statement leaves the transaction as it was), or a connection in
+            # autocommit mode (each statement is its own transaction: no savepoint there).
             try:
                 cursor.execute(update)
-            except Exception:  # SQLite: a failed statement leaves the transaction as it was
+            except Exception:
                 pass
     finally:
         cursor.close()
