@@ -84,7 +84,7 @@ def person_outside_district(code: str = DISTRICT_CODE) -> Person:
 
 def details_of(person: Person) -> dict[str, str]:
     """What a page must not show about a person outside the user's area."""
-    from cdt.registry.rules import display_phone
+    from cdt.registry.identifiers import display_phone
 
     return {
         "name": person.full_name,

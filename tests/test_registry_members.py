@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from cdt.audit.models import AuditEvent
 from cdt.extensions import db
+from cdt.registry.identifiers import display_phone
 from cdt.registry.models import Membership, Person
-from cdt.registry.rules import display_phone
 from tests.conftest import login
 from tests.test_registry_helpers import (
     COMMUNE_CODE,

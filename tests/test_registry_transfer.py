@@ -223,7 +223,7 @@ def test_duplicates_inside_the_file_and_second_leader_are_errors(app, login_as):
 
 def _row_matching(person, match: str) -> tuple[list[str], tuple[str, ...]]:
     """A file row that is `person` by one key, otherwise made up; and the details it carries itself."""
-    from cdt.registry.rules import display_phone
+    from cdt.registry.identifiers import display_phone
 
     name, birth, phone, cid = "Ai Đó Lạ", "01/01/1990", "", ""
     typed: tuple[str, ...] = ()
@@ -605,7 +605,7 @@ def test_confirm_rechecks_the_database_and_a_second_confirm_writes_nothing(app, 
 
 
 def test_fast_export_phone_format_equals_display_phone(app):
-    from cdt.registry.rules import display_phone
+    from cdt.registry.identifiers import display_phone
     from cdt.registry.transfer.exporting import phone_for_export
 
     with app.app_context():

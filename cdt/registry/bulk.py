@@ -20,8 +20,8 @@ from cdt.core.text import fold, name_keys, vi_sort_key
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import place
 from cdt.privacy.crypto import columns_for
+from cdt.registry.identifiers import normalize_citizen_id
 from cdt.registry.models import Person, PersonNameKey
-from cdt.registry.rules import normalize_citizen_id
 from cdt.reports.stats import insert_memberships
 
 __all__ = ["insert_memberships", "insert_people", "new_person"]

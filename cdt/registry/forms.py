@@ -12,8 +12,9 @@ from cdt.core.inputs import DATE_FORMATS
 from cdt.privacy.fields import check_consent_choice, consent_field
 from cdt.privacy.models import CONSENT_METHOD_LABELS
 from cdt.registry.ethnicity import ETHNIC_GROUPS
+from cdt.registry.identifiers import normalize_citizen_id, normalize_phone
 from cdt.registry.models import GENDER_LABELS, POSITION_LABELS, ROLE_LABELS, TEAM_STATUS_LABELS
-from cdt.registry.rules import check_birth_date, normalize_citizen_id, normalize_phone
+from cdt.registry.rules import check_birth_date
 
 
 def _optional_int(value):

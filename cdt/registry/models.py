@@ -28,6 +28,7 @@ from cdt.core.clock import utcnow
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.within import place
+from cdt.registry.identifiers import normalize_citizen_id, normalize_phone
 
 TEAM_STATUS_LABELS = {
     "active": _l("Active"),
@@ -120,7 +121,6 @@ class Team(AreaColumns, db.Model):
 def _citizen_id_hash_of(value):
     """A compared value (a citizen ID, a list of them, None) as the keyed hash it is stored as."""
     from cdt.privacy.crypto import blind_index
-    from cdt.registry.rules import normalize_citizen_id
 
     if value is None:
         return None
@@ -209,10 +209,8 @@ class Person(AreaColumns, db.Model):
     def _ascii_identifier(self, key: str, value: str | None) -> str | None:
         """Whatever path writes a person (forms, import, CLI, code to come), the identifiers are
         stored normalised, in ASCII digits, so the duplicate rules and unique indexes see them;
-        ValueError otherwise. The rules of registry/rules.py, run again (cheap when already done).
+        ValueError otherwise. The rules of registry/identifiers.py, run again (cheap when already done).
         The citizen ID is normalised by its setter below."""
-        from cdt.registry.rules import normalize_phone
-
         if value is None or (value.isascii() and _E164.fullmatch(value)):
             return value
         return normalize_phone(value)
@@ -227,7 +225,6 @@ class Person(AreaColumns, db.Model):
     @citizen_id.inplace.setter
     def _citizen_id_setter(self, value: str | None) -> None:
         from cdt.privacy.crypto import blind_index, encrypt
-        from cdt.registry.rules import normalize_citizen_id
 
         value = normalize_citizen_id(value)
         self.citizen_id_enc = encrypt(value)

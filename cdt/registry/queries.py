@@ -16,8 +16,8 @@ from cdt.extensions import db
 from cdt.geo.models import AdminUnit, VillagePlace
 from cdt.geo.within import placement_day, valid_on, within
 from cdt.privacy.rules import CONSENT_STATES, consent_state
+from cdt.registry.identifiers import normalize_phone
 from cdt.registry.models import Membership, Person, PersonNameKey, Team, TeamDecision
-from cdt.registry.rules import normalize_phone
 from cdt.training.models import Attendance, TrainingSession
 
 PER_PAGE = 25

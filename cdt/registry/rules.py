@@ -1,17 +1,14 @@
 """The registry's rules for a person's data, shared by the forms, the import and the CLI.
 
 Each check raises ValueError with a translated message, or returns the normalised value.
-Identifiers are stored in ASCII digits whatever script they were typed in (cdt.core.text.ascii_digits),
-so the duplicate rules compare like with like; the Person model runs the same normalisation on
-every write (registry/models.py), so no path can store anything else.
+Identifiers are normalised by cdt/registry/identifiers.py (ASCII digits whatever script they were
+typed in), which the Person model runs on every write, so the duplicate rules compare like with like.
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
-import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
@@ -23,32 +20,6 @@ from cdt.geo.models import AdminUnit
 from cdt.registry.models import Person
 
 MIN_AGE, MAX_AGE = 15, 80
-_CITIZEN_ID = re.compile(r"[0-9]{12}")
-
-
-def normalize_phone(raw: str | None) -> str | None:
-    """'0912 345 678', '+84912345678', '84-912-345-678' -> '+84912345678' (E.164). None if blank."""
-    text = ascii_digits(raw or "").strip()
-    if not text:
-        return None
-    try:
-        number = phonenumbers.parse(text, "VN")
-    except phonenumbers.NumberParseException:
-        raise ValueError(_("This is not a phone number.")) from None
-    if not phonenumbers.is_valid_number(number) or number.country_code != 84:
-        raise ValueError(_("This is not a valid Vietnamese mobile or landline number."))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def display_phone(stored: str | None) -> str:
-    """'+84912345678' -> '0912 345 678' (how people write it)."""
-    if not stored:
-        return ""
-    try:
-        number = phonenumbers.parse(stored, "VN")
-    except phonenumbers.NumberParseException:
-        return stored
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def age_on(birth: date, day: date) -> int:
@@ -68,16 +39,6 @@ def check_birth_date(birth: date | None, today: date | None = None) -> date | No
               age=age, min=MIN_AGE, max=MAX_AGE)
         )
     return birth
-
-
-def normalize_citizen_id(raw: str | None) -> str | None:
-    """'010 090 123 456', '０１０…', '٠١٠…' -> '010090123456'. None if blank."""
-    text = re.sub(r"\s+", "", ascii_digits(raw or ""))
-    if not text:
-        return None
-    if not _CITIZEN_ID.fullmatch(text):
-        raise ValueError(_("A citizen ID has exactly 12 digits."))
-    return text
 
 
 def find_duplicates(province_id: int, *, phone: str | None = None, citizen_id: str | None = None,

@@ -37,8 +37,8 @@ from cdt.registry.forms import (
     RoleForm,
     TeamForm,
 )
+from cdt.registry.identifiers import display_phone
 from cdt.registry.models import ROLE_LABELS, TEAM_STATUS_LABELS, Membership, Person, Team
-from cdt.registry.rules import display_phone
 
 
 @bp.app_template_filter("phone")

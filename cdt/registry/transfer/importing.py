@@ -48,7 +48,7 @@ from cdt.core.transactions import transactional
 from cdt.extensions import db
 from cdt.geo.models import AdminUnit
 from cdt.geo.queries import villages_of
-from cdt.registry import bulk, matching, rules
+from cdt.registry import bulk, identifiers, matching, rules
 from cdt.registry.models import Membership, Person, Team
 from cdt.registry.transfer.columns import (
     COLUMNS_BY_KEY,
@@ -270,8 +270,8 @@ def _parse_row(row: Row) -> None:
     if birth is not None:
         row.birth_date = take("birth_date", lambda _v: rules.check_birth_date(birth))
     row.ethnicity = take("ethnicity", parse_ethnicity) or ""
-    row.phone = take("phone", lambda value: rules.normalize_phone(phone_text(value)))
-    row.citizen_id = take("citizen_id", lambda value: rules.normalize_citizen_id(citizen_id_text(value)))
+    row.phone = take("phone", lambda value: identifiers.normalize_phone(phone_text(value)))
+    row.citizen_id = take("citizen_id", lambda value: identifiers.normalize_citizen_id(citizen_id_text(value)))
     row.youth_union = bool(take("youth_union", parse_yes_no))
     row.position = take("position", parse_position)
     row.role = take("role", parse_role) or "member"
