@@ -12,6 +12,10 @@ personal-data rules (restriction, withdrawn consent) are decided here and nowher
 people query goes through; `exportable` by the exports and the API (and scope's
 `export_condition`). An erased person (cdt/privacy/erasure.py) keeps a row (figures stay right)
 but is no one: left out of every list, search and export, for everyone.
+
+The conditions name the `person` and `consent_record` tables, not their models: the Person
+model delegates to this module (`Person.shown_to`, `Person.exportable`, `Person.shown`), so
+importing the models here would make an import circle.
 """
 
 from __future__ import annotations
@@ -20,8 +24,18 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import and_, exists, false, not_, or_, select
+from sqlalchemy import Table, and_, exists, false, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
+
+from cdt.extensions import db
+
+
+def _people() -> Table:
+    return db.metadata.tables["person"]
+
+
+def _consent() -> Table:
+    return db.metadata.tables["consent_record"]
 
 
 def _user(user: Any) -> Any:
@@ -34,15 +48,14 @@ def shown_to(user: Any = None) -> ColumnElement[bool]:
     """Condition on Person: the people `user` may see in lists and search. A restricted person is
     shown only to the admin and to the officer handling the restriction (who recorded it); an
     erased person to no one."""
-    from cdt.registry.models import Person
-
+    person = _people().c
     user = _user(user)
-    not_erased = Person.erased_at.is_(None)
+    not_erased = person.erased_at.is_(None)
     if getattr(user, "role", None) == "admin":
         return not_erased
     user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
-    handling = Person.restricted_by_id == user_id if user_id is not None else false()
-    return and_(not_erased, or_(Person.restricted_at.is_(None), handling))
+    handling = person.restricted_by_id == user_id if user_id is not None else false()
+    return and_(not_erased, or_(person.restricted_at.is_(None), handling))
 
 
 def is_shown_to(person: Any, user: Any = None) -> bool:
@@ -64,9 +77,7 @@ def exportable(person: Any = None) -> ColumnElement[bool]:
     people whose consent is pending or given are exported. Figures (counts) never use it: the
     coverage report counts members whatever their consent. Not restricted people (whoever
     exports), nor erased ones."""
-    from cdt.registry.models import Person
-
-    target = Person if person is None else person
+    target = _people().c if person is None else person
     return and_(target.erased_at.is_(None), target.restricted_at.is_(None), not_(consent_withdrawn(person)))
 
 
@@ -78,24 +89,18 @@ CONSENT_STATES = ("pending", "given", "withdrawn")
 
 
 def _records(person: Any, *conditions) -> ColumnElement[bool]:
-    from cdt.privacy.models import ConsentRecord
-    from cdt.registry.models import Person
-
-    person = Person if person is None else person
-    return exists(select(ConsentRecord.id).where(ConsentRecord.person_id == person.id, *conditions)
-                  .correlate(person))
+    consent = _consent()
+    correlated = _people() if person is None else person
+    person_id = correlated.c.id if person is None else person.id
+    return exists(select(consent.c.id).where(consent.c.person_id == person_id, *conditions).correlate(correlated))
 
 
 def consent_given(person: Any = None) -> ColumnElement[bool]:
-    from cdt.privacy.models import ConsentRecord
-
-    return _records(person, ConsentRecord.withdrawn_on.is_(None))
+    return _records(person, _consent().c.withdrawn_on.is_(None))
 
 
 def consent_withdrawn(person: Any = None) -> ColumnElement[bool]:
-    from cdt.privacy.models import ConsentRecord
-
-    return and_(_records(person, ConsentRecord.withdrawn_on.is_not(None)), not_(consent_given(person)))
+    return and_(_records(person, _consent().c.withdrawn_on.is_not(None)), not_(consent_given(person)))
 
 
 def consent_pending(person: Any = None) -> ColumnElement[bool]:
